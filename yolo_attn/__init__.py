@@ -1,0 +1,21 @@
+"""yolo_attn: attention modules (SE, CBAM, SimAM, SRM, EMA) for ultralytics YOLOv5 detectors.
+
+``import yolo_attn`` registers the modules with ultralytics' yaml model builder, so a model yaml can say
+``[-1, 1, SimAM, []]`` and ``YOLO("yolov5s-ema.yaml")`` finds the shipped configs.
+"""
+
+__version__ = "0.1.0"
+
+from yolo_attn.registry import ATTENTION_REGISTRY, get_attention, register_attention  # noqa: E402
+from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM  # noqa: E402  (registers the modules)
+from yolo_attn import hook as _hook  # noqa: E402
+
+_hook.install()
+
+from yolo_attn.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  # noqa: E402
+
+__all__ = (
+    "SE", "CBAM", "SimAM", "SRM", "EMA",
+    "ATTENTION_REGISTRY", "register_attention", "get_attention",
+    "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "__version__",
+)

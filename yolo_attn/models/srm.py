@@ -1,0 +1,61 @@
+"""SRM: style-based recalibration.
+
+Lee, Kim, Nam, "SRM: A Style-based Recalibration Module for Convolutional Neural Networks", ICCV 2019,
+https://arxiv.org/abs/1903.10829. Reference code: seed 000 (``SRMLayer``) and the authors' ``SRMLayer``
+(hyunjaelee410/style-based-recalibration-module).
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from yolo_attn.registry import register_attention, check_channels
+
+__all__ = ("SRM",)
+
+
+@register_attention
+class SRM(nn.Module):
+    """Channel weights from each channel's style (mean, std) through a channel-wise FC, BatchNorm and sigmoid.
+
+    Args:
+        c1 (int): input channels C (filled in from the yaml ``from`` layer).
+
+    Shapes:
+        x: (B, C, H, W) -> (B, C, H, W)
+
+    Parameters follow the authors' layout, not the seed's: ``cfc`` is a ``(C, 2)`` tensor initialised to zero
+    (the seed's grouped ``Conv1d(C, C, 2, groups=C)`` holds the same numbers as ``(C, 1, 2)``:
+    ``cfc = seed.cfc.weight.view(C, 2)``), so the style integration is one fused multiply-add instead of a conv.
+    ``bn`` holds the same state as the seed's BatchNorm1d.
+
+    Edge cases the seed crashes or returns NaN on: a 1x1 map has std 0 (the seed's unbiased std is NaN), and a
+    training batch of one image normalises with the running statistics instead of raising.
+    """
+
+    def __init__(self, c1: int):
+        super().__init__()
+        check_channels("SRM", c1)
+        self.cfc = nn.Parameter(torch.zeros(c1, 2))
+        self.bn = nn.BatchNorm2d(c1)
+
+    def channel_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-channel weights in (0, 1), shape (B, C, 1, 1)."""
+        b, c = x.shape[:2]
+        flat = x.reshape(b, c, -1)
+        if flat.shape[-1] > 1:
+            var, mean = torch.var_mean(flat, -1, correction=1)
+            std = var.sqrt()
+        else:
+            mean, std = flat[..., 0], torch.zeros_like(flat[..., 0])
+        z = (mean * self.cfc[:, 0] + std * self.cfc[:, 1]).view(b, c, 1, 1)
+        bn = self.bn
+        use_batch_stats = bn.training and b > 1  # batch statistics need >1 value per channel
+        z = F.batch_norm(z, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                         use_batch_stats, bn.momentum if bn.momentum is not None else 0.0, bn.eps)
+        if use_batch_stats:
+            bn.num_batches_tracked.add_(1)
+        return torch.sigmoid(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.channel_weights(x)
