@@ -7,15 +7,19 @@
 __version__ = "0.1.0"
 
 from yolo_attn.registry import ATTENTION_REGISTRY, get_attention, register_attention  # noqa: E402
-from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM  # noqa: E402  (registers the modules)
+from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM, ECA, CA, GAM, SA, NAM, TripletAttention  # noqa: E402  (registers the modules)
 from yolo_attn import hook as _hook  # noqa: E402
 
 _hook.install()
 
+from yolo_attn import safe_load as _safe_load  # noqa: E402
+
+_safe_load.install()  # allow-list our module classes for ULTRALYTICS_SAFE_LOAD=1 (weights-only) checkpoint loading
+
 from yolo_attn.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  # noqa: E402
 
 __all__ = (
-    "SE", "CBAM", "SimAM", "SRM", "EMA",
+    "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention",
     "ATTENTION_REGISTRY", "register_attention", "get_attention",
     "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "__version__",
 )
