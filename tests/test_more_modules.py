@@ -1,0 +1,355 @@
+"""ECA, CA, GAM, SA, NAM and TripletAttention compute their authors' function: same parameters -> same output.
+
+The reference classes below restate the official forward passes operation by operation, with the official parameter
+names and initialisation, so the official state dicts load into both (sources and commits in each docstring). They
+are written plainly, not optimised; do not "fix" them.
+"""
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from yolo_attn import CA, ECA, GAM, NAM, SA, TripletAttention
+from yolo_attn.models.eca import eca_kernel_size
+
+
+# ---------------------------------------------------------------------------------------------------- references
+class RefECA(nn.Module):
+    """BangguWu/ECANet models/eca_module.py ``eca_layer`` (commit 4329104)."""
+
+    def __init__(self, channel, k_size=3):
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, kernel_size=k_size, padding=(k_size - 1) // 2, bias=False)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x):
+        y = self.avg_pool(x)
+        y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        return x * self.sigmoid(y).expand_as(x)
+
+
+class RefHSigmoid(nn.Module):
+    def forward(self, x):
+        return F.relu6(x + 3) / 6
+
+
+class RefCoordAtt(nn.Module):
+    """houqb/CoordAttention coordatt.py ``CoordAtt`` with its ``h_swish`` (commit a3f3490)."""
+
+    def __init__(self, inp, oup, reduction=32):
+        super().__init__()
+        self.pool_h = nn.AdaptiveAvgPool2d((None, 1))
+        self.pool_w = nn.AdaptiveAvgPool2d((1, None))
+        mip = max(8, inp // reduction)
+        self.conv1 = nn.Conv2d(inp, mip, kernel_size=1, stride=1, padding=0)
+        self.bn1 = nn.BatchNorm2d(mip)
+        self.hsig = RefHSigmoid()
+        self.conv_h = nn.Conv2d(mip, oup, kernel_size=1, stride=1, padding=0)
+        self.conv_w = nn.Conv2d(mip, oup, kernel_size=1, stride=1, padding=0)
+
+    def forward(self, x):
+        n, c, h, w = x.size()
+        x_h = self.pool_h(x)
+        x_w = self.pool_w(x).permute(0, 1, 3, 2)
+        y = self.bn1(self.conv1(torch.cat([x_h, x_w], dim=2)))
+        y = y * self.hsig(y)  # h_swish
+        x_h, x_w = torch.split(y, [h, w], dim=2)
+        x_w = x_w.permute(0, 1, 3, 2)
+        a_h = self.conv_h(x_h).sigmoid()
+        a_w = self.conv_w(x_w).sigmoid()
+        return x * a_w * a_h
+
+
+class RefGAM(nn.Module):
+    """``GAM_Attention`` as used in YOLO attention collections (z1069614715/objectdetection_script cv-attention/GAM.py);
+    the GAM authors published no code."""
+
+    def __init__(self, in_channels, rate=4):
+        super().__init__()
+        self.channel_attention = nn.Sequential(
+            nn.Linear(in_channels, int(in_channels / rate)), nn.ReLU(inplace=True), nn.Linear(int(in_channels / rate), in_channels)
+        )
+        self.spatial_attention = nn.Sequential(
+            nn.Conv2d(in_channels, int(in_channels / rate), kernel_size=7, padding=3),
+            nn.BatchNorm2d(int(in_channels / rate)),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(int(in_channels / rate), in_channels, kernel_size=7, padding=3),
+            nn.BatchNorm2d(in_channels),
+        )
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x_permute = x.permute(0, 2, 3, 1).reshape(b, -1, c)
+        x_att_permute = self.channel_attention(x_permute).view(b, h, w, c)
+        x = x * x_att_permute.permute(0, 3, 1, 2).sigmoid()
+        return x * self.spatial_attention(x).sigmoid()
+
+
+class RefSA(nn.Module):
+    """wofmanaf/SA-Net models/sa_resnet.py ``sa_layer`` (commit 032f169)."""
+
+    def __init__(self, channel, groups=64):
+        super().__init__()
+        self.groups = groups
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.cweight = nn.Parameter(torch.zeros(1, channel // (2 * groups), 1, 1))
+        self.cbias = nn.Parameter(torch.ones(1, channel // (2 * groups), 1, 1))
+        self.sweight = nn.Parameter(torch.zeros(1, channel // (2 * groups), 1, 1))
+        self.sbias = nn.Parameter(torch.ones(1, channel // (2 * groups), 1, 1))
+        self.sigmoid = nn.Sigmoid()
+        self.gn = nn.GroupNorm(channel // (2 * groups), channel // (2 * groups))
+
+    @staticmethod
+    def channel_shuffle(x, groups):
+        b, c, h, w = x.shape
+        return x.reshape(b, groups, -1, h, w).permute(0, 2, 1, 3, 4).reshape(b, -1, h, w)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x = x.reshape(b * self.groups, -1, h, w)
+        x_0, x_1 = x.chunk(2, dim=1)
+        xn = x_0 * self.sigmoid(self.cweight * self.avg_pool(x_0) + self.cbias)
+        xs = x_1 * self.sigmoid(self.sweight * self.gn(x_1) + self.sbias)
+        out = torch.cat([xn, xs], dim=1).reshape(b, -1, h, w)
+        return self.channel_shuffle(out, 2)
+
+
+class RefNAMChannel(nn.Module):
+    """Christian-lyc/NAM MODELS/attention.py ``Channel_Att`` (commit 768b859), what ``Att(no_spatial=True)`` runs."""
+
+    def __init__(self, channels, t=16):
+        super().__init__()
+        self.channels = channels
+        self.bn2 = nn.BatchNorm2d(self.channels, affine=True)
+
+    def forward(self, x):
+        residual = x
+        x = self.bn2(x)
+        weight_bn = self.bn2.weight.data.abs() / torch.sum(self.bn2.weight.data.abs())
+        x = x.permute(0, 2, 3, 1).contiguous()
+        x = torch.mul(weight_bn, x)
+        x = x.permute(0, 3, 1, 2).contiguous()
+        x = F.relu(x)
+        return torch.sigmoid(x) * residual
+
+
+class RefBasicConv(nn.Module):
+    def __init__(self, in_planes, out_planes, kernel_size, padding=0, relu=True):
+        super().__init__()
+        self.conv = nn.Conv2d(in_planes, out_planes, kernel_size=kernel_size, padding=padding, bias=False)
+        self.bn = nn.BatchNorm2d(out_planes, eps=1e-5, momentum=0.01, affine=True)
+        self.relu = nn.ReLU() if relu else None
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return self.relu(x) if self.relu is not None else x
+
+
+class RefAttentionGate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = RefBasicConv(2, 1, 7, padding=3, relu=False)
+
+    def forward(self, x):
+        x_compress = torch.cat((torch.max(x, 1)[0].unsqueeze(1), torch.mean(x, 1).unsqueeze(1)), dim=1)  # ZPool
+        return x * torch.sigmoid_(self.conv(x_compress))
+
+
+class RefTriplet(nn.Module):
+    """landskape-ai/triplet-attention triplet_attention.py ``TripletAttention`` (commit 096a043)."""
+
+    def __init__(self, no_spatial=False):
+        super().__init__()
+        self.cw = RefAttentionGate()
+        self.hc = RefAttentionGate()
+        self.no_spatial = no_spatial
+        if not no_spatial:
+            self.hw = RefAttentionGate()
+
+    def forward(self, x):
+        x_out11 = self.cw(x.permute(0, 2, 1, 3).contiguous()).permute(0, 2, 1, 3).contiguous()
+        x_out21 = self.hc(x.permute(0, 3, 2, 1).contiguous()).permute(0, 3, 2, 1).contiguous()
+        if not self.no_spatial:
+            return 1 / 3 * (self.hw(x) + x_out11 + x_out21)
+        return 1 / 2 * (x_out11 + x_out21)
+
+
+# ---------------------------------------------------------------------------------------------------- equivalence
+CASES = {
+    "ECA-k3": (lambda c: RefECA(c, 3), lambda c: ECA(c, 3)),
+    "ECA-k5": (lambda c: RefECA(c, 5), lambda c: ECA(c, 5)),
+    "CA-r32": (lambda c: RefCoordAtt(c, c, 32), lambda c: CA(c, 32)),
+    "CA-r4": (lambda c: RefCoordAtt(c, c, 4), lambda c: CA(c, 4)),
+    "GAM-r4": (lambda c: RefGAM(c, 4), lambda c: GAM(c, 4)),
+    "SA-g4": (lambda c: RefSA(c, 4), lambda c: SA(c, 4)),
+    "SA-g32": (lambda c: RefSA(c, 32), lambda c: SA(c, 32)),
+    "NAM": (lambda c: RefNAMChannel(c), lambda c: NAM(c)),
+    "Triplet": (lambda c: RefTriplet(), lambda c: TripletAttention(c)),
+    "Triplet-nospatial": (lambda c: RefTriplet(no_spatial=True), lambda c: TripletAttention(c, no_spatial=True)),
+}
+SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (2, 64, 1, 9)]
+
+
+def _randomise(module: nn.Module) -> None:
+    """Non-default values for every parameter and norm buffer, so a wrong mapping or a zero init cannot pass."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        for name, b in module.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
+            elif name.endswith("running_var"):
+                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_function_as_official_code(case, shape, train):
+    make_ref, make_ours = CASES[case]
+    ref, ours = make_ref(shape[1]), make_ours(shape[1])
+    _randomise(ref)
+    ours.load_state_dict(ref.state_dict(), strict=True)  # the official names load unchanged
+    ref.train(train)
+    ours.train(train)
+    x = (torch.randn(shape) * 3).requires_grad_()
+    x2 = x.detach().clone().requires_grad_()
+    y_ref, y = ref(x), ours(x2)
+    assert y.shape == x.shape
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
+    w = torch.randn(shape)
+    (y_ref * w).sum().backward()
+    (y * w).sum().backward()
+    torch.testing.assert_close(x2.grad, x.grad, atol=1e-4, rtol=1e-4)
+    for (n_ref, p_ref), (n, p) in zip(ref.named_parameters(), ours.named_parameters()):
+        assert n == n_ref
+        torch.testing.assert_close(p.grad, p_ref.grad, atol=1e-4, rtol=1e-4, msg=f"grad of {n}")
+    for (n_ref, b_ref), (n, b) in zip(ref.named_buffers(), ours.named_buffers()):  # BatchNorm running stats
+        torch.testing.assert_close(b, b_ref, atol=1e-6, rtol=1e-5, msg=f"buffer {n} vs official {n_ref}")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fresh_modules_have_the_official_initialisation(case):
+    """Built the same way, ours and the official class start with the same parameter shapes and init-time values."""
+    make_ref, make_ours = CASES[case]
+    torch.manual_seed(3)
+    ref = make_ref(64)
+    torch.manual_seed(3)
+    ours = make_ours(64)
+    ref_state, state = ref.state_dict(), ours.state_dict()
+    assert list(state) == list(ref_state)
+    for k in state:
+        torch.testing.assert_close(state[k], ref_state[k], msg=k)
+
+
+# ---------------------------------------------------------------------------------------------------- weights methods
+def _eval_random(module):
+    _randomise(module)
+    return module.eval()
+
+
+@pytest.mark.parametrize("make", [lambda: ECA(64, 3), lambda: NAM(64), lambda: GAM(64, 4)], ids=["ECA", "NAM", "GAM"])
+def test_channel_weights_are_what_forward_multiplies_by(make):
+    m = _eval_random(make())
+    x = torch.randn(2, 64, 6, 5)
+    wts = m.channel_weights(x)
+    assert wts.shape[:2] == (2, 64) and ((wts >= 0) & (wts <= 1)).all()  # sigmoid; saturates in fp32
+    if isinstance(m, GAM):  # channel step, then the spatial step on its output
+        torch.testing.assert_close(m(x), x * wts * m.spatial_weights(x))
+    else:
+        torch.testing.assert_close(m(x), x * wts)
+
+
+@pytest.mark.parametrize("make", [lambda: CA(64, 8), lambda: TripletAttention(64)], ids=["CA", "Triplet"])
+def test_spatial_weights_are_what_forward_multiplies_by(make):
+    m = _eval_random(make())
+    x = torch.randn(2, 64, 6, 5)
+    wts = m.spatial_weights(x)
+    assert wts.shape == x.shape and ((wts >= 0) & (wts <= 1)).all()  # sigmoid; saturates in fp32
+    torch.testing.assert_close(m(x), x * wts)
+
+
+def test_ca_weights_vary_only_along_their_own_axis():
+    a_h, a_w = _eval_random(CA(64, 8)).hw_weights(torch.randn(2, 64, 6, 5))
+    assert a_h.shape == (2, 64, 6, 1) and a_w.shape == (2, 64, 1, 5)
+
+
+def test_sa_weights_are_the_two_halves_before_the_shuffle():
+    m = _eval_random(SA(64, 4))
+    x = torch.randn(2, 64, 6, 5)
+    cw, sw = m.channel_weights(x), m.spatial_weights(x)
+    assert cw.shape == (2, 32, 1, 1) and sw.shape == (2, 32, 6, 5)
+    g = x.reshape(8, 16, 6, 5)
+    halves = torch.cat((g[:, :8] * cw.reshape(8, 8, 1, 1), g[:, 8:] * sw.reshape(8, 8, 6, 5)), 1).reshape(2, 64, 6, 5)
+    shuffled = halves.reshape(2, 2, 32, 6, 5).transpose(1, 2).reshape(2, 64, 6, 5)
+    torch.testing.assert_close(m(x), shuffled)
+    # the shuffle interleaves: output channel 2k comes from the first half, 2k+1 from the second
+    torch.testing.assert_close(m(x)[:, 1::2], halves[:, 32:])
+
+
+# ---------------------------------------------------------------------------------------------------- arguments
+def test_eca_adaptive_kernel_follows_the_paper():
+    # k = |(log2 C + 1) / 2|, made odd (ECA-Net eq. 12, gamma=2, b=1)
+    assert [eca_kernel_size(c) for c in (64, 128, 256, 512, 1024)] == [3, 5, 5, 5, 5]
+    assert eca_kernel_size(8192) == 7
+    assert ECA(512, None).conv.kernel_size == (5,)
+    assert ECA(512).conv.kernel_size == (3,)  # the official eca_layer default
+
+
+def test_defaults_match_the_official_code():
+    assert CA(256).conv1.out_channels == 8 and CA(1024).conv1.out_channels == 32  # max(8, C // 32)
+    assert GAM(64).channel_attention[0].out_features == 16  # rate 4
+    assert SA(256).groups == 64 and SA(256).cweight.shape == (1, 2, 1, 1)
+    assert set(dict(TripletAttention(8).named_children())) == {"cw", "hc", "hw"}
+    assert TripletAttention(8).cw.conv.bn.momentum == 0.01
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: ECA(64, 4), "positive odd integer"),
+        (lambda: ECA(64, 0), "positive odd integer"),
+        (lambda: CA(16, 32), "reduction 32 is larger than the 16 input channels"),
+        (lambda: GAM(64, 0), "reduction must be a positive integer"),
+        (lambda: SA(96, 64), "96 channels, groups 64 .*write groups 16"),
+        (lambda: SA(64, 2.5), "positive integer"),
+        (lambda: NAM(0), "positive integer channel count"),
+        (lambda: TripletAttention(64, "yes"), "True or False"),
+    ],
+    ids=["ECA-even", "ECA-zero", "CA-big-r", "GAM-r0", "SA-groups", "SA-float", "NAM-c0", "Triplet-flag"],
+)
+def test_bad_arguments_raise_clear_errors(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_bad_yaml_argument_names_the_layer():
+    from ultralytics.nn.tasks import parse_model
+
+    d = {"yaml_file": "my-sa.yaml", "backbone": [[-1, 1, "Conv", [48, 3, 2]], [-1, 1, "SA", [64]]], "head": []}
+    with pytest.raises(ValueError, match=r"my-sa.yaml: layer 1 .*48 input channels.*write groups 8"):
+        parse_model(d, 3, verbose=False)
+
+
+# ---------------------------------------------------------------------------------------------------- shipped configs
+CONFIGS = {"eca": ECA, "ca": CA, "gam": GAM, "sa": SA, "nam": NAM, "triplet": TripletAttention}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_shipped_config_builds_with_inferred_channels(name):
+    from ultralytics import YOLO
+
+    model = YOLO(f"yolov5n-{name}.yaml").model  # n: 1024 * 0.25 = 256 channels at layer 8
+    layer = model.model[9]
+    assert type(layer) is CONFIGS[name]
+    x = torch.randn(1, 256, 4, 4)
+    assert layer(x).shape == x.shape  # built for 256 input channels
+    assert model.model[8].cv3.conv.out_channels == 256
+    model.eval()
+    (y, _) = model(torch.zeros(1, 3, 64, 64))
+    assert y.shape == (1, 84, 4 * 4 + 8 * 8 + 2 * 2 * 1)  # 80 classes + 4 box, P3+P4+P5 anchors at 64 px
