@@ -68,7 +68,12 @@ def _check_layers(d: dict) -> None:
                 f"{', '.join(registered)} (import yolo_attn before building; register your own with "
                 f"@yolo_attn.register_attention)"
             )
-        if name in ATTENTION_REGISTRY and isinstance(f, list) and len(f) == 1:
+        if name in ATTENTION_REGISTRY and isinstance(f, list):
+            if len(f) != 1:
+                raise ValueError(
+                    f"{yaml_file}: layer {i} [{f}, ..., {name}, ...]: {name} takes one input; write 'from' as one "
+                    f"index, e.g. {f[0]}, and add a Concat layer first if you want to attend over several inputs"
+                )
             layer[0] = f[0]  # one input: parse_model's generic branch indexes ch[f] with an int
 
 
