@@ -1,0 +1,19 @@
+"""Helpers for the thin top-level scripts (``train_attn.py``, ``val_attn.py``, ``compare_attn.py``)."""
+
+from __future__ import annotations
+
+import sys
+
+from yolo_attn.checks import UsageError
+
+__all__ = ("main_guard",)
+
+
+def main_guard(main, argv=None) -> int:
+    """Run ``main(argv)``; print a ``UsageError`` as one ``error:`` line (exit 2) instead of a traceback."""
+    try:
+        main(argv)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
