@@ -17,9 +17,10 @@ from yolo_attn import safe_load as _safe_load  # noqa: E402
 _safe_load.install()  # allow-list our module classes for ULTRALYTICS_SAFE_LOAD=1 (weights-only) checkpoint loading
 
 from yolo_attn.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  # noqa: E402
+from yolo_attn.compile import compile_attention  # noqa: E402
 
 __all__ = (
     "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention",
     "ATTENTION_REGISTRY", "register_attention", "get_attention",
-    "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "__version__",
+    "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
 )

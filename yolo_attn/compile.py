@@ -1,0 +1,62 @@
+"""Opt-in ``torch.compile`` of the attention modules inside a model.
+
+Only the attention modules are compiled, each as its own small graph, so the rest of the detector (and
+ultralytics' training loop, EMA copies, fusing and export) runs exactly as without the switch. ``nn.Module.compile``
+compiles in place and keeps the module object: parameter names, state dicts and pickled checkpoints are unchanged
+(a deep copy or a loaded checkpoint is eager again; call ``compile_attention`` on it to compile it too).
+
+    import yolo_attn
+    model = YOLO("yolov5s-simam.yaml")
+    yolo_attn.compile_attention(model)          # YOLO wrapper, DetectionModel or any nn.Module
+
+On CPU, inductor needs a C++ compiler (gcc or clang on PATH); the first call at each new input shape compiles.
+"""
+
+from __future__ import annotations
+
+import torch.nn as nn
+
+from yolo_attn.registry import ATTENTION_REGISTRY
+
+__all__ = ("compile_attention", "attention_modules", "is_compiled")
+
+
+def attention_modules(model) -> list[tuple[str, nn.Module]]:
+    """``(name, module)`` for every registered attention module in ``model`` (outermost only, not their children)."""
+    root = getattr(model, "model", model) if not isinstance(model, nn.Module) else model  # ultralytics YOLO wrapper
+    kinds = tuple(ATTENTION_REGISTRY.values())
+    found, inside = [], ()
+    for name, m in root.named_modules():
+        if inside and name.startswith(inside):
+            continue
+        if isinstance(m, kinds):
+            found.append((name, m))
+            inside = name + "."
+    return found
+
+
+def compile_attention(model, **compile_kwargs):
+    """Compile every attention module of ``model`` in place with ``torch.compile`` and return ``model``.
+
+    Args:
+        model: an ``nn.Module`` (e.g. a ``DetectionModel``) or an ultralytics ``YOLO`` object.
+        **compile_kwargs: passed to ``torch.compile`` (e.g. ``mode="max-autotune"``, ``dynamic=False``).
+
+    Raises:
+        ValueError: ``model`` holds no registered attention module (nothing would be compiled).
+    """
+    mods = attention_modules(model)
+    if not mods:
+        raise ValueError(
+            f"compile_attention: no attention module ({', '.join(sorted(ATTENTION_REGISTRY))}) in this "
+            f"{type(model).__name__}; build it from an attention yaml, e.g. YOLO('yolov5s-simam.yaml')"
+        )
+    for _, m in mods:
+        m.compile(**compile_kwargs)
+    return model
+
+
+def is_compiled(module: nn.Module) -> bool:
+    """True when ``module`` was compiled in place (``nn.Module.compile``)."""
+    return getattr(module, "_compiled_call_impl", None) is not None
+
