@@ -52,8 +52,16 @@ class GAM(nn.Module):
 
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Weights in (0, 1) of the spatial step, applied to the channel-attended input; shape (B, C, H, W)."""
-        return self.spatial_attention(x * self.channel_weights(x)).sigmoid()
+        return self._spatial_logits(x * self.channel_weights(x)).sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x * self.channel_weights(x)
-        return x * self.spatial_attention(x).sigmoid()
+        return x * self._spatial_logits(x).sigmoid()
+
+    def _spatial_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """``spatial_attention(x)``, (B, C, H, W), kept free of NaN in fp16."""
+        sa = self.spatial_attention
+        h = sa[2](sa[1](sa[0](x)))
+        if h.dtype == torch.float16:  # the 7x7 conv overflows fp16 to inf at |x| ~ 1e3; inf - inf in the next is NaN
+            h = h.clamp(max=torch.finfo(h.dtype).max)
+        return sa[4](sa[3](h))

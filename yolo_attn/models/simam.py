@@ -40,9 +40,10 @@ class SimAM(nn.Module):
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-neuron weights in (0, 1), shape (B, C, H, W)."""
         n = max(x.shape[2] * x.shape[3] - 1, 1)
-        d = (x - x.mean((2, 3), keepdim=True)).pow_(2)
+        xf = x.float()  # fp16's max is 65504: (x - mu)^2 overflows to inf (then inf/inf = NaN) once |x - mu| > 256
+        d = (xf - xf.mean((2, 3), keepdim=True)).pow_(2)
         y = d / (4 * (d.sum((2, 3), keepdim=True) / n + self.e_lambda)) + 0.5
-        return torch.sigmoid(y)
+        return torch.sigmoid(y).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.spatial_weights(x)

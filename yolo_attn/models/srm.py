@@ -44,8 +44,8 @@ class SRM(nn.Module):
         b, c = x.shape[:2]
         flat = x.reshape(b, c, -1)
         if flat.shape[-1] > 1:
-            var, mean = torch.var_mean(flat, -1, correction=1)
-            std = var.sqrt()
+            var, mean = torch.var_mean(flat.float(), -1, correction=1)  # fp32: the variance overflows fp16 at |x| ~ 256
+            std, mean = var.sqrt().to(x.dtype), mean.to(x.dtype)
         else:
             mean, std = flat[..., 0], torch.zeros_like(flat[..., 0])
         z = (mean * self.cfc[:, 0] + std * self.cfc[:, 1]).view(b, c, 1, 1)
