@@ -1,0 +1,56 @@
+#!/usr/bin/env python
+"""Save pictures of the attention weights a trained model applies to an image (or to each image of a folder).
+
+Examples:
+    python visualize_attn.py --weights runs/yolov5n-cbam/weights/best.pt                 # embedded demo set's val images
+    python visualize_attn.py --weights best.pt --source street.jpg --imgsz 640
+    python visualize_attn.py --weights best.pt --source images/ --max-images 20 --topk 16
+
+Per image, under OUT/<image name>/: one PNG per attention layer (spatial weights as a heatmap over the image,
+channel weights as a bar chart of the strongest channels), contact_sheet.png with every layer, and
+attention_values.npz with the exact plotted values.
+"""
+
+import argparse
+import sys
+
+from yolo_attn.cli import main_guard
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, help="checkpoint, e.g. runs/<run>/weights/best.pt")
+    p.add_argument("--source", default=None, help="image file or folder (default: the embedded demo set's val images)")
+    p.add_argument("--imgsz", "--img-size", type=int, default=None, help="input size (default: the checkpoint's train size)")
+    p.add_argument("--out", default="runs/attention", help="output folder")
+    p.add_argument("--topk", type=int, default=32, help="channels shown in each bar chart")
+    p.add_argument("--max-images", type=int, default=8, help="at most this many images from a folder (0: all)")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    from pathlib import Path
+
+    import yaml
+
+    from yolo_attn.checks import UsageError
+    from yolo_attn.visualize import visualize
+
+    args = parse_args(argv)
+    if not Path(args.weights).is_file():
+        raise UsageError(f"--weights {args.weights}: no such file")
+    source = args.source
+    if source is None:
+        from yolo_attn.data.synthetic import default_dataset
+
+        d = yaml.safe_load(default_dataset().read_text())
+        source = Path(d["path"]) / d["val"]
+    try:
+        files = visualize(args.weights, source, args.out, imgsz=args.imgsz, topk=args.topk, max_images=args.max_images or None)
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    print(f"{len(files)} files saved to {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main_guard(main))
