@@ -334,22 +334,3 @@ def test_bad_yaml_argument_names_the_layer():
     d = {"yaml_file": "my-sa.yaml", "backbone": [[-1, 1, "Conv", [48, 3, 2]], [-1, 1, "SA", [64]]], "head": []}
     with pytest.raises(ValueError, match=r"my-sa.yaml: layer 1 .*48 input channels.*write groups 8"):
         parse_model(d, 3, verbose=False)
-
-
-# ---------------------------------------------------------------------------------------------------- shipped configs
-CONFIGS = {"eca": ECA, "ca": CA, "gam": GAM, "sa": SA, "nam": NAM, "triplet": TripletAttention}
-
-
-@pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_shipped_config_builds_with_inferred_channels(name):
-    from ultralytics import YOLO
-
-    model = YOLO(f"yolov5n-{name}.yaml").model  # n: 1024 * 0.25 = 256 channels at layer 8
-    layer = model.model[9]
-    assert type(layer) is CONFIGS[name]
-    x = torch.randn(1, 256, 4, 4)
-    assert layer(x).shape == x.shape  # built for 256 input channels
-    assert model.model[8].cv3.conv.out_channels == 256
-    model.eval()
-    (y, _) = model(torch.zeros(1, 3, 64, 64))
-    assert y.shape == (1, 84, 4 * 4 + 8 * 8 + 2 * 2 * 1)  # 80 classes + 4 box, P3+P4+P5 anchors at 64 px
