@@ -65,8 +65,8 @@ def validate(
     from yolo_attn.eval.visdrone import MAX_DETS
     from yolo_attn.train import use_local_fonts
 
-    check_weights(weights)
     device = check_device(device)
+    check_weights(weights)
     model = YOLO(weights)
     train_args = model.ckpt.get("train_args", {}) if model.ckpt else {}
     data = data or train_args.get("data")

@@ -1,0 +1,79 @@
+"""Command-line checks of train_attn.py / val_attn.py / compare_attn.py that need no training: bad input is refused
+with a message naming the flag or file and the fix, before ultralytics starts."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from yolo_attn.checks import pass_through, resolve_cfgs
+from yolo_attn.hook import shipped_configs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name.replace(".py", ""), ROOT / name)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _run(script, argv, capsys):
+    from yolo_attn.cli import main_guard
+
+    rc = main_guard(_script(script).main, argv)
+    return rc, capsys.readouterr().err
+
+
+def test_mistyped_cfg_suggests_closest(capsys):
+    rc, err = _run("train_attn.py", ["--cfg", "yolov5n-simma.yaml"], capsys)
+    assert rc == 2 and "--cfg yolov5n-simma.yaml: no such model config" in err and "yolov5n-simam.yaml" in err
+
+
+def test_missing_data_names_path_and_how_to_get_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, err = _run("train_attn.py", ["--cfg", "yolov5n-se.yaml", "--data", "VisDrone.yaml"], capsys)
+    assert rc == 2 and "images/train does not exist" in err and "python -m yolo_attn.data.visdrone" in err
+    rc, err = _run("train_attn.py", ["--data", str(tmp_path / "mine.yaml")], capsys)
+    assert rc == 2 and f"--data {tmp_path / 'mine.yaml'}: no such dataset yaml" in err
+
+
+def test_device_without_cuda(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    rc, err = _run("train_attn.py", ["--cfg", "yolov5n-simam.yaml", "--device", "0"], capsys)
+    assert rc == 2 and "--device 0 asks for CUDA GPU(s), but no CUDA GPU is usable" in err and "--device cpu" in err
+    rc, err = _run("val_attn.py", ["--weights", "x.pt", "--device", "0,1"], capsys)
+    assert rc == 2 and "--device 0,1 asks for CUDA GPU(s)" in err
+
+
+def test_corrupt_and_missing_weights(tmp_path, capsys):
+    bad = tmp_path / "best.pt"
+    bad.write_bytes(b"PK\x03\x04 truncated zip")
+    for script in ("train_attn.py", "val_attn.py"):
+        rc, err = _run(script, ["--weights", str(bad)], capsys)
+        assert rc == 2 and f"--weights {bad}: not a readable PyTorch checkpoint, the file is corrupt" in err
+    rc, err = _run("val_attn.py", ["--weights", str(tmp_path / "none.pt")], capsys)
+    assert rc == 2 and "no such file" in err
+
+
+def test_unknown_word_and_missing_runs(tmp_path, capsys):
+    rc, err = _run("train_attn.py", ["--cfg", "yolov5n-se.yaml", "oops"], capsys)
+    assert rc == 2 and "unrecognised argument 'oops'" in err and "key=value" in err
+    rc, err = _run("compare_attn.py", [str(tmp_path / "runs")], capsys)
+    assert rc == 2 and "no such runs folder" in err
+    rc, err = _run("compare_attn.py", [str(tmp_path)], capsys)
+    assert rc == 2 and "no finished training runs" in err
+
+
+def test_cfg_lists_and_all():
+    assert resolve_cfgs("yolov5n-simam, yolov5s-se.yaml") == ["yolov5n-simam.yaml", "yolov5s-se.yaml"]
+    everything = resolve_cfgs("all", scale="s")
+    modules = [c[len("yolov5-"):-len(".yaml")] for c in shipped_configs()]
+    assert everything[0] == "yolov5s.yaml" and everything[1:] == [f"yolov5s-{m}.yaml" for m in modules]
+
+
+def test_pass_through_values():
+    assert pass_through(["lr0=0.005", "cos_lr=True", "name2=x", "mosaic=0"]) == {
+        "lr0": 0.005, "cos_lr": True, "name2": "x", "mosaic": 0}
