@@ -6,6 +6,7 @@ https://arxiv.org/abs/2305.13563. Reference code: seed 004 (``EMA``), the same a
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from yolo_attn.registry import register_attention, check_channels
 
@@ -48,21 +49,74 @@ class EMA(nn.Module):
 
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-pixel weights in (0, 1) for each group, shape (B*G, 1, H, W)."""
+        return self._logits(x).sigmoid()
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The seed's ``matmul(x11, x12) + matmul(x21, x22)``, (B*G, 1, H, W), without forming ``x1`` or ``x2``.
+
+        The seed builds two (B*G, C/G, H, W) maps, ``x1 = gn(group_x * sig(h) * sig(w))`` and
+        ``x2 = conv3x3(group_x)``, and uses each only through its spatial mean and a channel-weighted sum. Both have
+        closed forms (same function, fp32 rounding only):
+
+        * ``mean_hw(x1) = gn.bias`` (GroupNorm has one channel per group: each map is normalised to mean 0), so
+          ``x11 = softmax(gn.bias)`` for every sample, and ``sum_c x11_c x2_c`` is one 3x3 conv with a single output
+          channel whose kernel is ``sum_c x11_c conv3x3.weight[c]``;
+        * ``mean_hw(x2)`` is ``conv3x3.weight`` applied to the sums of ``group_x`` over each tap's window: the total
+          minus the one border row / column the zero padding drops, plus the doubly dropped corner;
+        * ``sum_c x21_c x1_c = sum_c (x21_c gamma_c / sigma_c) t_c + const`` is one (1, C/G) @ (C/G, H*W) product
+          on the centred ``t = group_x * sig(h) * sig(w)``.
+
+        Full-size buffers: ``t`` only at inference (the seed: six), and a 3x3 conv with 1 output channel instead of C/G.
+        """
         b, c, h, w = x.shape
-        g = self.groups
-        group_x = x.reshape(b * g, c // g, h, w)
+        bg, cg = b * self.groups, c // self.groups
+        group_x = x.reshape(bg, cg, h, w)
         x_h = group_x.mean(3, keepdim=True)  # (BG, C/G, H, 1)
         x_w = group_x.mean(2, keepdim=True).transpose(2, 3)  # (BG, C/G, W, 1)
-        hw = self.conv1x1(torch.cat([x_h, x_w], dim=2))
-        x_h, x_w = torch.split(hw, [h, w], dim=2)
-        x1 = self.gn(group_x * x_h.sigmoid() * x_w.transpose(2, 3).sigmoid())
-        x2 = self.conv3x3(group_x)
-        x11 = self.softmax(x1.mean((2, 3)).unsqueeze(1))  # (BG, 1, C/G)
-        x21 = self.softmax(x2.mean((2, 3)).unsqueeze(1))
-        x12 = x2.reshape(b * g, c // g, -1)
-        x22 = x1.reshape(b * g, c // g, -1)
-        weights = (torch.matmul(x11, x12) + torch.matmul(x21, x22)).reshape(b * g, 1, h, w)
-        return weights.sigmoid()
+        a_h, a_w = torch.split(self.conv1x1(torch.cat([x_h, x_w], dim=2)), [h, w], dim=2)
+        t = group_x * a_h.sigmoid()
+        t = t * a_w.transpose(2, 3).sigmoid() if torch.is_grad_enabled() else t.mul_(a_w.transpose(2, 3).sigmoid())
+        t = t.reshape(bg, cg, h * w).float()  # GroupNorm runs in fp32 under autocast too
+
+        # GroupNorm(C/G, C/G) statistics of t: per (sample, channel) over H*W, biased variance, two-pass like GN's
+        # own kernel (centring first keeps small variances exact: a 1x1 map gives t - mu = 0, as in the seed)
+        mu = t.mean(-1, keepdim=True)  # (BG, C/G, 1)
+        t = t - mu if torch.is_grad_enabled() else t.sub_(mu)
+        inv_sigma = torch.rsqrt(torch.linalg.vector_norm(t, dim=-1).square() / (h * w) + self.gn.eps)  # (BG, C/G)
+        gamma, beta = self.gn.weight, self.gn.bias
+
+        # x11 @ x12: softmax(mean x1) = softmax(beta), the same for every sample -> one 1-output 3x3 conv
+        x11 = torch.softmax(beta, -1)  # (C/G,)
+        k3, b3 = self.conv3x3.weight, self.conv3x3.bias
+        term1 = F.conv2d(group_x, torch.einsum("c,cdij->dij", x11, k3).unsqueeze(0), (x11 * b3).sum().view(1), padding=1)
+
+        # x21 @ x22: softmax(mean x2) weights the normalised t
+        x21 = torch.softmax(self._conv3x3_mean(group_x, x_h, x_w), -1)  # (BG, C/G)
+        scale = x21 * gamma * inv_sigma  # (BG, C/G)
+        shift = (x21 * beta).sum(-1)  # (BG,)
+        term2 = torch.matmul(scale.unsqueeze(1), t).view(bg, 1, h, w) + shift.view(bg, 1, 1, 1)
+        return term1 + term2.to(term1.dtype)
+
+    def _conv3x3_mean(self, group_x: torch.Tensor, x_h: torch.Tensor, x_w: torch.Tensor) -> torch.Tensor:
+        """``conv3x3(group_x).mean((2, 3))`` from border sums, (BG, C/G). x_h: (BG, C/G, H, 1), x_w: (BG, C/G, W, 1)."""
+        h, w = group_x.shape[2:]
+        # fp32: sums of a whole map overflow fp16 where the seed's means do not
+        rows = x_h.squeeze(-1).float() * w  # row sums (BG, C/G, H)
+        cols = x_w.squeeze(-1).float() * h  # column sums (BG, C/G, W)
+        total = rows.sum(-1)
+        zero = torch.zeros_like(total)
+        # tap i (j) reads input row (column) y + i - 1: tap 0 never sees the last row, tap 2 never the first
+        row_out = torch.stack((rows[..., h - 1], zero, rows[..., 0]), -1)  # (BG, C/G, 3)
+        col_out = torch.stack((cols[..., w - 1], zero, cols[..., 0]), -1)
+        px = lambda i, j: group_x[..., i, j].float()  # noqa: E731  (one input pixel per map)
+        corner = torch.stack((
+            torch.stack((px(h - 1, w - 1), zero, px(h - 1, 0)), -1),
+            torch.zeros_like(row_out),
+            torch.stack((px(0, w - 1), zero, px(0, 0)), -1),
+        ), -2)  # (BG, C/G, 3, 3): input pixels dropped by both the row and the column of a tap
+        window_sums = total[..., None, None] - row_out[..., :, None] - col_out[..., None, :] + corner
+        k3, b3 = self.conv3x3.weight.float(), self.conv3x3.bias.float()
+        return (window_sums.flatten(1) @ k3.flatten(1).T).view_as(total) / (h * w) + b3
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape

@@ -39,11 +39,20 @@ class SimAM(nn.Module):
 
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-neuron weights in (0, 1), shape (B, C, H, W)."""
+        return self._weights(x, inplace=False).to(x.dtype)
+
+    def _weights(self, x: torch.Tensor, inplace: bool) -> torch.Tensor:
+        """fp32 weights; ``inplace`` runs the elementwise tail in the one new (B, C, H, W) buffer (no autograd)."""
         n = max(x.shape[2] * x.shape[3] - 1, 1)
         xf = x.float()  # fp16's max is 65504: (x - mu)^2 overflows to inf (then inf/inf = NaN) once |x - mu| > 256
         d = (xf - xf.mean((2, 3), keepdim=True)).pow_(2)
-        y = d / (4 * (d.sum((2, 3), keepdim=True) / n + self.e_lambda)) + 0.5
-        return torch.sigmoid(y).to(x.dtype)
+        denom = 4 * (d.sum((2, 3), keepdim=True) / n + self.e_lambda)  # (B, C, 1, 1)
+        if inplace:
+            return d.div_(denom).add_(0.5).sigmoid_()
+        return torch.sigmoid(d / denom + 0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.spatial_weights(x)
+        if torch.is_grad_enabled():
+            return x * self.spatial_weights(x)
+        w = self._weights(x, inplace=True)  # inference: 1 buffer of x's size instead of 5
+        return w.mul_(x) if x.dtype == w.dtype else x * w.to(x.dtype)

@@ -11,7 +11,22 @@ import torch.nn.functional as F
 
 from yolo_attn.registry import register_attention, check_channels
 
-__all__ = ("SRM",)
+__all__ = ("SRM", "style_stats")
+
+
+def style_stats(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased std over the last dim, (B, C, N) -> (B, C), (B, C); N > 1.
+
+    Two streaming reductions (the mean, and the root sum of squares through ``vector_norm``) that read ``flat`` and
+    allocate nothing of its size: several times faster on CPU than ``torch.var_mean``'s Welford kernel.
+    ``var = (sum(x^2) - N mean^2) / (N - 1)`` loses about ``1e-7 * mean^2 / var`` of relative accuracy to
+    cancellation, far inside the 1e-5 the module is held to for feature maps (|mean| of the order of the std).
+    """
+    n = flat.shape[-1]
+    mean = flat.mean(-1)
+    sum_sq = torch.linalg.vector_norm(flat, dim=-1).square()
+    var = (sum_sq - n * mean.square()).clamp_(min=0) / (n - 1)  # clamp: rounding can dip a zero variance below 0
+    return mean, var.sqrt()
 
 
 @register_attention
@@ -44,8 +59,8 @@ class SRM(nn.Module):
         b, c = x.shape[:2]
         flat = x.reshape(b, c, -1)
         if flat.shape[-1] > 1:
-            var, mean = torch.var_mean(flat.float(), -1, correction=1)  # fp32: the variance overflows fp16 at |x| ~ 256
-            std, mean = var.sqrt().to(x.dtype), mean.to(x.dtype)
+            mean, std = style_stats(flat.float())  # fp32: the variance overflows fp16 at |x| ~ 256
+            std, mean = std.to(x.dtype), mean.to(x.dtype)
         else:
             mean, std = flat[..., 0], torch.zeros_like(flat[..., 0])
         z = (mean * self.cfc[:, 0] + std * self.cfc[:, 1]).view(b, c, 1, 1)
