@@ -77,3 +77,37 @@ def test_cfg_lists_and_all():
 def test_pass_through_values():
     assert pass_through(["lr0=0.005", "cos_lr=True", "name2=x", "mosaic=0"]) == {
         "lr0": 0.005, "cos_lr": True, "name2": "x", "mosaic": 0}
+
+
+def test_ddp_state_file_registers_modules_in_a_fresh_worker(tmp_path):
+    """The state file ultralytics writes for ``--device 0,1`` makes a fresh worker import yolo_attn and build the yaml."""
+    import subprocess
+    import sys
+
+    from ultralytics.utils.dist import generate_ddp_file
+
+    from conftest import subprocess_env
+    from yolo_attn.data.synthetic import make_dataset
+    from yolo_attn.train import AttnDetectionTrainer
+
+    data = make_dataset(tmp_path / "data", n_train=2, n_val=1, imgsz=64)
+    trainer = AttnDetectionTrainer(overrides=dict(model="yolov5n-simam.yaml", data=str(data), imgsz=64, epochs=1,
+                                                  project=str(tmp_path / "runs"), name="ddp", device="cpu"))
+    script = Path(generate_ddp_file(trainer))
+    state = script.with_suffix(".pt")
+    code = (  # what the generated worker script does first, then build the model the way setup_model does
+        "import sys\n"
+        "from ultralytics.utils.patches import torch_load\n"
+        f"state = torch_load({str(state)!r}, map_location='cpu')\n"
+        "print('STATE', state['trainer'].__module__, state['model'], 'yolo_attn' in sys.modules)\n"
+        "from ultralytics.nn.tasks import DetectionModel\n"
+        "m = DetectionModel('yolov5n-simam.yaml', nc=4, verbose=False)\n"
+        "print('LAYER9', type(m.model[9]).__name__)\n"
+    )
+    try:
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=300)
+    finally:
+        script.unlink(missing_ok=True), state.unlink(missing_ok=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = [line.split() for line in r.stdout.splitlines() if line.startswith(("STATE", "LAYER9"))]
+    assert lines == [["STATE", "yolo_attn.train", "yolov5n-simam.yaml", "True"], ["LAYER9", "SimAM"]]

@@ -10,9 +10,15 @@ import glob
 import os
 from pathlib import Path
 
+from ultralytics.models.yolo.detect import DetectionTrainer
+
+import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.checks import UsageError, check_device, check_weights, resolve_cfgs, resolve_data, run_dir
 
-__all__ = ("DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "train", "train_one", "use_local_fonts", "latest_last")
+__all__ = (
+    "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "AttnDetectionTrainer", "train", "train_one", "use_local_fonts",
+    "latest_last",
+)
 
 # Defaults tuned for the embedded demo set: yolov5n-simam reaches mAP50 >= 0.8 in < 10 min on 2 CPU cores.
 DEFAULT_EPOCHS = 15
@@ -44,6 +50,20 @@ def use_local_fonts() -> None:
     plotting.check_font = check_font
 
 
+class AttnDetectionTrainer(DetectionTrainer):
+    """ultralytics' ``DetectionTrainer``, importable from the yolo_attn package, for multi-GPU (DDP) runs.
+
+    For ``--device 0,1,...`` ultralytics pickles the trainer class (by reference) and the model, which for a yaml
+    config is only its file name, into a state file that fresh worker processes load. Unpickling this class
+    imports ``yolo_attn`` there, which registers the attention modules and the config lookup before the worker
+    builds ``yolov5s-ema.yaml``; with ultralytics' own class the workers would not know them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        use_local_fonts()
+        super().__init__(*args, **kwargs)
+
+
 def latest_last(project: str) -> str:
     """Most recent ``*/weights/last.pt`` under ``project`` (for ``--resume`` without a path)."""
     found = glob.glob(str(Path(project) / "**" / "weights" / "last.pt"), recursive=True)
@@ -60,11 +80,10 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
     """
     from ultralytics import YOLO
 
-    use_local_fonts()
     model = YOLO(cfg)
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer transfers matching layers and logs how many
-    model.train(data=data, project=project, name=name, **kwargs)
+    model.train(data=data, project=project, name=name, trainer=AttnDetectionTrainer, **kwargs)
     return Path(model.trainer.save_dir)
 
 
@@ -101,10 +120,9 @@ def train(
         if not Path(last).is_file():
             raise UsageError(f"--resume {last}: no such checkpoint")
         check_weights(last)
-        use_local_fonts()
         model = YOLO(last)
         extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
-        model.train(resume=True, **extra)
+        model.train(resume=True, trainer=AttnDetectionTrainer, **extra)
         return [Path(model.trainer.save_dir)]
 
     cfgs = resolve_cfgs(cfg, scale)
