@@ -111,3 +111,25 @@ def test_ddp_state_file_registers_modules_in_a_fresh_worker(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     lines = [line.split() for line in r.stdout.splitlines() if line.startswith(("STATE", "LAYER9"))]
     assert lines == [["STATE", "yolo_attn.train", "yolov5n-simam.yaml", "True"], ["LAYER9", "SimAM"]]
+
+
+def test_run_names_for_config_lists_and_seeds(tmp_path, monkeypatch):
+    """Several configs x several seeds: one run each, same settings, names that say which is which."""
+    import yolo_attn.train as t
+    from yolo_attn.data.synthetic import make_dataset
+
+    data = make_dataset(tmp_path / "data", n_train=2, n_val=1, imgsz=64)
+    calls = []
+    monkeypatch.setattr(t, "train_one", lambda cfg, data, **kw: calls.append((cfg, kw)) or Path(kw["project"]) / kw["name"])
+    runs = t.train("yolov5n.yaml,yolov5n-se.yaml", str(data), seeds=[0, 1], epochs=3, imgsz=96, project=str(tmp_path / "r"))
+    assert [(c, kw["name"], kw["seed"]) for c, kw in calls] == [
+        ("yolov5n.yaml", "yolov5n-seed0", 0), ("yolov5n.yaml", "yolov5n-seed1", 1),
+        ("yolov5n-se.yaml", "yolov5n-se-seed0", 0), ("yolov5n-se.yaml", "yolov5n-se-seed1", 1)]
+    assert all((kw["epochs"], kw["imgsz"], kw["project"]) == (3, 96, str((tmp_path / "r").resolve())) for _, kw in calls)
+    assert runs[0] == (tmp_path / "r").resolve() / "yolov5n-seed0"
+    calls.clear()
+    t.train("yolov5n.yaml,yolov5n-se.yaml", str(data), name="exp", project=str(tmp_path / "r"))
+    assert [kw["name"] for _, kw in calls] == ["exp-yolov5n", "exp-yolov5n-se"]
+    calls.clear()
+    t.train("yolov5n-se.yaml", str(data), name="exp", project=str(tmp_path / "r"))
+    assert [kw["name"] for _, kw in calls] == ["exp"]
