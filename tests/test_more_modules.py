@@ -5,7 +5,7 @@ names and initialisation, so the official state dicts load into both (sources an
 are written plainly, not optimised; do not "fix" them.
 """
 
-import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -334,3 +334,48 @@ def test_bad_yaml_argument_names_the_layer():
     d = {"yaml_file": "my-sa.yaml", "backbone": [[-1, 1, "Conv", [48, 3, 2]], [-1, 1, "SA", [64]]], "head": []}
     with pytest.raises(ValueError, match=r"my-sa.yaml: layer 1 .*48 input channels.*write groups 8"):
         parse_model(d, 3, verbose=False)
+
+
+# ---------------------------------------------------------------------------------------------------- module table
+TABLE = Path(__file__).resolve().parents[1] / "docs" / "MODULES.md"
+
+
+def _table_rows() -> dict[str, list[str]]:
+    rows = [line.strip("|").split(" | ") for line in TABLE.read_text().splitlines() if line.startswith("| `")]
+    return {cells[0].strip("` "): [c.strip() for c in cells] for cells in rows}
+
+
+def test_module_table_lists_every_registered_module():
+    from yolo_attn import ATTENTION_REGISTRY
+
+    assert set(_table_rows()) == set(ATTENTION_REGISTRY), "regenerate: python -m yolo_attn.module_table"
+
+
+def test_module_table_rows_are_what_the_code_computes():
+    """CA (cost grows with H + W) and SimAM (no parameters, no channels) recomputed; the export column is checked by
+    tests/test_export.py."""
+    from yolo_attn.module_table import module_rows, render
+
+    fresh = {cells[0].strip("` "): cells for cells in
+             (line.strip("|").split(" | ") for line in render(module_rows(["CA", "SimAM"], export=False)).splitlines()
+              if line.startswith("| `"))}
+    table = _table_rows()
+    export_col = 7
+    for name in ("CA", "SimAM"):
+        got = [c.strip() for c in fresh[name]]
+        assert got[:export_col] + got[export_col + 1:] == table[name][:export_col] + table[name][export_col + 1:]
+    assert table["CA"][4] == "25,648" and table["SimAM"][4] == "0" and table["SimAM"][6] == "no"
+    # CA adds 2 x (512*16*40 + 2 * 16*512*20) MACs-ish, far below the 0.026 that stride-proxy extrapolation reports
+    assert float(table["CA"][5]) < 0.005
+    assert all(cell.startswith("ONNX ✓, TorchScript ✓, dynamic ONNX ✓") for cell in (r[export_col] for r in table.values()))
+
+
+def test_module_table_parses_citations_and_channel_needs():
+    from yolo_attn import ATTENTION_REGISTRY
+    from yolo_attn.module_table import needs_channels, paper_info
+
+    for name, cls in ATTENTION_REGISTRY.items():
+        info = paper_info(cls)
+        assert info["url"].startswith("http") and 2015 <= int(info["year"]) <= 2026, name
+    assert paper_info(ECA)["title"].startswith("ECA-Net") and paper_info(ECA)["venue"] == "CVPR"
+    assert [needs_channels(c) for c in (ECA, CA, TripletAttention)] == [False, True, False]

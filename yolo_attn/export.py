@@ -94,9 +94,13 @@ def export_and_check(
         for size, im in images.items():
             got = run_exported(file, im)
             if got.shape != expected[size].shape:
-                raise ParityError(f"{fmt} ({file}): output shape {got.shape} != PyTorch {expected[size].shape} at input {size}")
+                raise ParityError(
+                    f"{fmt} ({file}): output shape {got.shape} != PyTorch {expected[size].shape} at input {size}"
+                )
             diffs[size] = float(np.abs(got - expected[size]).max())
             if diffs[size] > atol:
-                raise ParityError(f"{fmt} ({file}): max abs difference {diffs[size]:.3g} > {atol} vs PyTorch at input {size}")
+                raise ParityError(
+                    f"{fmt} ({file}): max abs difference {diffs[size]:.3g} > {atol} vs PyTorch at input {size}"
+                )
         results[fmt] = {"file": str(file), "max_abs_diff": diffs}
     return results

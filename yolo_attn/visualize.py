@@ -149,7 +149,8 @@ def _draw(ax, amap: AttentionMap, rgb: np.ndarray, topk: int) -> None:
         ax.set_ylim(lo - pad, hi + pad)  # zoomed to the shown bars: weights often differ in the third decimal
         ax.ticklabel_format(axis="y", useOffset=False)
         ax.set_xlabel("channel", fontsize=7)
-        ax.set_title(f"L{amap.layer} {amap.module}\nstrongest {len(order)} of {len(v)} channels (mean {v.mean():.3f})", fontsize=8)
+        title = f"L{amap.layer} {amap.module}\nstrongest {len(order)} of {len(v)} channels (mean {v.mean():.3f})"
+        ax.set_title(title, fontsize=8)
 
 
 def plot_layer(maps: list[AttentionMap], rgb: np.ndarray, file: str | Path, topk: int = 32) -> Path:
@@ -193,7 +194,9 @@ def plot_contact_sheet(maps: list[AttentionMap], rgb: np.ndarray, file: str | Pa
     return Path(file)
 
 
-def visualize(weights, source, out_dir, imgsz: int | None = None, topk: int = 32, max_images: int | None = 8) -> list[Path]:
+def visualize(
+    weights, source, out_dir, imgsz: int | None = None, topk: int = 32, max_images: int | None = 8
+) -> list[Path]:
     """Write attention pictures for each image of ``source`` under ``out_dir/<image stem>/``.
 
     Files per image: ``layerNN_<Module>.png`` (one per attention layer), ``contact_sheet.png`` and
@@ -221,7 +224,8 @@ def visualize(weights, source, out_dir, imgsz: int | None = None, topk: int = 32
         folder.mkdir(parents=True, exist_ok=True)
         for layer in sorted({m.layer for m in maps}):
             layer_maps = [m for m in maps if m.layer == layer]
-            written.append(plot_layer(layer_maps, rgb, folder / f"layer{layer:02d}_{layer_maps[0].module.split('.')[0]}.png", topk))
+            png = folder / f"layer{layer:02d}_{layer_maps[0].module.split('.')[0]}.png"  # e.g. layer09_CBAM.png
+            written.append(plot_layer(layer_maps, rgb, png, topk))
         written.append(plot_contact_sheet(maps, rgb, folder / "contact_sheet.png", topk))
         np.savez(folder / "attention_values.npz", **{m.key: m.values for m in maps})
         written.append(folder / "attention_values.npz")

@@ -44,7 +44,10 @@ class ECA(nn.Module):
         if k_size is None:
             k_size = eca_kernel_size(c1)
         if not isinstance(k_size, int) or isinstance(k_size, bool) or k_size < 1 or k_size % 2 == 0:
-            raise ValueError(f"ECA k_size must be a positive odd integer (or None for the paper's adaptive size), got {k_size!r}; write e.g. 3 or 5")
+            raise ValueError(
+                f"ECA k_size must be a positive odd integer (or None for the paper's adaptive size), got {k_size!r}; "
+                "write e.g. 3 or 5"
+            )
         self.conv = nn.Conv1d(1, 1, kernel_size=k_size, padding=(k_size - 1) // 2, bias=False)
 
     def channel_weights(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,10 @@
 """GAM: global attention mechanism.
 
-Liu, Shao, Hoffmann, "Global Attention Mechanism: Retain Information to Enhance Channel-Spatial Interactions", 2021,
-https://arxiv.org/abs/2112.05561. The authors published no code. Reference code: the widely used ``GAM_Attention``
-(z1069614715/objectdetection_script ``cv-attention/GAM.py``, the version in YOLO attention collections): a per-pixel
-channel MLP (Linear C -> C/r -> C with bias, over the permuted B x HW x C tensor), then two 7x7 convs with BatchNorm
-as spatial attention; no pooling anywhere.
+Liu, Shao, Hoffmann, "Global Attention Mechanism: Retain Information to Enhance Channel-Spatial Interactions",
+arXiv 2021, https://arxiv.org/abs/2112.05561. The authors published no code. Reference code: the widely used
+``GAM_Attention`` (z1069614715/objectdetection_script ``cv-attention/GAM.py``, the version in YOLO attention
+collections): a per-pixel channel MLP (Linear C -> C/r -> C with bias, over the permuted B x HW x C tensor), then two
+7x7 convs with BatchNorm as spatial attention; no pooling anywhere.
 """
 
 import torch
