@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from yolo_attn import CA, ECA, GAM, NAM, SA, TripletAttention
+from yolo_attn import CA, ECA, GAM, GC, NAM, SA, TripletAttention
 from yolo_attn.models.eca import eca_kernel_size
 
 
@@ -178,6 +178,52 @@ class RefTriplet(nn.Module):
         return 1 / 2 * (x_out11 + x_out21)
 
 
+class RefContextBlock(nn.Module):
+    """GCNet ``ContextBlock`` as maintained in open-mmlab/mmcv mmcv/cnn/bricks/context_block.py (commit 1d7b818), with
+    mmengine's ``kaiming_init(mode="fan_in")`` and ``last_zero_init`` written out."""
+
+    def __init__(self, in_channels, ratio, pooling_type="att", fusion_types=("channel_add",)):
+        super().__init__()
+        self.planes = int(in_channels * ratio)
+        self.pooling_type = pooling_type
+        if pooling_type == "att":
+            self.conv_mask = nn.Conv2d(in_channels, 1, kernel_size=1)
+            self.softmax = nn.Softmax(dim=2)
+        else:
+            self.avg_pool = nn.AdaptiveAvgPool2d(1)
+
+        def transform():
+            return nn.Sequential(nn.Conv2d(in_channels, self.planes, kernel_size=1), nn.LayerNorm([self.planes, 1, 1]),
+                                 nn.ReLU(inplace=True), nn.Conv2d(self.planes, in_channels, kernel_size=1))
+
+        self.channel_add_conv = transform() if "channel_add" in fusion_types else None
+        self.channel_mul_conv = transform() if "channel_mul" in fusion_types else None
+        if pooling_type == "att":
+            nn.init.kaiming_normal_(self.conv_mask.weight, a=0, mode="fan_in", nonlinearity="relu")
+            nn.init.constant_(self.conv_mask.bias, 0)
+        for t in (self.channel_add_conv, self.channel_mul_conv):
+            if t is not None:
+                nn.init.constant_(t[-1].weight, 0)
+                nn.init.constant_(t[-1].bias, 0)
+
+    def spatial_pool(self, x):
+        batch, channel, height, width = x.size()
+        if self.pooling_type == "att":
+            input_x = x.view(batch, channel, height * width).unsqueeze(1)
+            context_mask = self.softmax(self.conv_mask(x).view(batch, 1, height * width)).unsqueeze(-1)
+            return torch.matmul(input_x, context_mask).view(batch, channel, 1, 1)
+        return self.avg_pool(x)
+
+    def forward(self, x):
+        context = self.spatial_pool(x)
+        out = x
+        if self.channel_mul_conv is not None:
+            out = out * torch.sigmoid(self.channel_mul_conv(context))
+        if self.channel_add_conv is not None:
+            out = out + self.channel_add_conv(context)
+        return out
+
+
 # ---------------------------------------------------------------------------------------------------- equivalence
 CASES = {
     "ECA-k3": (lambda c: RefECA(c, 3), lambda c: ECA(c, 3)),
@@ -190,6 +236,10 @@ CASES = {
     "NAM": (lambda c: RefNAMChannel(c), lambda c: NAM(c)),
     "Triplet": (lambda c: RefTriplet(), lambda c: TripletAttention(c)),
     "Triplet-nospatial": (lambda c: RefTriplet(no_spatial=True), lambda c: TripletAttention(c, no_spatial=True)),
+    "GC-r16-att-add": (lambda c: RefContextBlock(c, 1 / 16), lambda c: GC(c, 16)),
+    "GC-r4-avg-mul-add": (lambda c: RefContextBlock(c, 1 / 4, "avg", ("channel_add", "channel_mul")),
+                          lambda c: GC(c, 4, "avg", ["channel_add", "channel_mul"])),
+    "GC-r8-att-mul": (lambda c: RefContextBlock(c, 1 / 8, "att", ("channel_mul",)), lambda c: GC(c, 8, "att", ["channel_mul"])),
 }
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (2, 64, 1, 9)]
 
@@ -274,6 +324,18 @@ def test_spatial_weights_are_what_forward_multiplies_by(make):
     torch.testing.assert_close(m(x), x * wts)
 
 
+def test_gc_starts_as_identity_and_its_weights_are_the_context_pooling():
+    m = GC(64).eval()
+    x = torch.randn(2, 64, 6, 5)
+    torch.testing.assert_close(m(x), x)  # zero-initialised last conv, as official
+    _randomise(m)
+    wts = m.spatial_weights(x)
+    assert wts.shape == (2, 1, 6, 5)
+    torch.testing.assert_close(wts.sum((2, 3)), torch.ones(2, 1))
+    context = (x * wts).sum((2, 3), keepdim=True)
+    torch.testing.assert_close(m(x), x + m.channel_add_conv(context))
+
+
 def test_ca_weights_vary_only_along_their_own_axis():
     a_h, a_w = _eval_random(CA(64, 8)).hw_weights(torch.randn(2, 64, 6, 5))
     assert a_h.shape == (2, 64, 6, 1) and a_w.shape == (2, 64, 1, 5)
@@ -320,8 +382,11 @@ def test_defaults_match_the_official_code():
         (lambda: SA(64, 2.5), "positive integer"),
         (lambda: NAM(0), "positive integer channel count"),
         (lambda: TripletAttention(64, "yes"), "True or False"),
+        (lambda: GC(64, 16, "max"), "'att' or 'avg'"),
+        (lambda: GC(64, 16, "att", ["channel_sum"]), r"write e.g. \[channel_add\]"),
     ],
-    ids=["ECA-even", "ECA-zero", "CA-big-r", "GAM-r0", "SA-groups", "SA-float", "NAM-c0", "Triplet-flag"],
+    ids=["ECA-even", "ECA-zero", "CA-big-r", "GAM-r0", "SA-groups", "SA-float", "NAM-c0", "Triplet-flag", "GC-pool",
+         "GC-fusion"],
 )
 def test_bad_arguments_raise_clear_errors(build, message):
     with pytest.raises(ValueError, match=message):

@@ -5,6 +5,7 @@ from yolo_attn.models.cbam import CBAM, ChannelAttention, SpatialAttention
 from yolo_attn.models.eca import ECA
 from yolo_attn.models.ema import EMA
 from yolo_attn.models.gam import GAM
+from yolo_attn.models.gcnet import GC
 from yolo_attn.models.nam import NAM
 from yolo_attn.models.sa import SA
 from yolo_attn.models.se import SE
@@ -12,4 +13,4 @@ from yolo_attn.models.simam import SimAM
 from yolo_attn.models.srm import SRM
 from yolo_attn.models.triplet import TripletAttention
 
-__all__ = ("SE", "CBAM", "ChannelAttention", "SpatialAttention", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention")
+__all__ = ("SE", "CBAM", "ChannelAttention", "SpatialAttention", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC")
