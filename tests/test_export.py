@@ -11,8 +11,9 @@ import re
 import pytest
 import torch
 
-from yolo_attn import ATTENTION_REGISTRY, shipped_configs
+from yolo_attn import shipped_configs
 from yolo_attn.export import PARITY_ATOL, ParityError, export_and_check, run_exported
+from yolo_attn.module_table import package_modules
 from yolo_attn.visualize import attention_parts
 
 IMGSZ = 64
@@ -44,7 +45,8 @@ def test_every_registered_module_has_a_shipped_config():
     used = set()
     for cfg in shipped_configs():
         used |= set(re.findall(r"^\s*- \[.*?,\s*\d+,\s*(\w+),", (CONFIG_DIR / cfg).read_text(), re.M))
-    assert set(ATTENTION_REGISTRY) <= used, f"no shipped config uses {sorted(set(ATTENTION_REGISTRY) - used)}"
+    assert set(package_modules()) <= used, f"no shipped config uses {sorted(set(package_modules()) - used)}"
+    assert {"SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC"} <= used
 
 
 @pytest.mark.parametrize("cfg", shipped_configs())

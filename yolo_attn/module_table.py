@@ -30,7 +30,7 @@ import torch
 
 from yolo_attn.registry import ATTENTION_REGISTRY
 
-__all__ = ("ModuleRow", "paper_info", "needs_channels", "config_for", "cost_added", "export_status",
+__all__ = ("ModuleRow", "package_modules", "paper_info", "needs_channels", "config_for", "cost_added", "export_status",
            "reference_test", "module_rows", "render", "main")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +54,11 @@ class ModuleRow:
     needs_channels: bool
     export: str
     reference: str
+
+
+def package_modules() -> list[str]:
+    """Names of the registered modules that ship with yolo_attn (not ones a user or a test registered)."""
+    return [n for n, c in ATTENTION_REGISTRY.items() if c.__module__.startswith("yolo_attn.models.")]
 
 
 def paper_info(cls: type) -> dict[str, str]:
@@ -140,9 +145,9 @@ def reference_test(name: str, tests_dir: Path = REPO / "tests") -> str:
 
 
 def module_rows(names=None, export: bool = True, scale: str = "s", imgsz: int = 640) -> list[ModuleRow]:
-    """Rows for ``names`` (default: every registered module, in registration order)."""
+    """Rows for ``names`` (default: every module shipped with yolo_attn, in registration order)."""
     rows = []
-    for name in names or list(ATTENTION_REGISTRY):
+    for name in names or package_modules():
         cls = ATTENTION_REGISTRY[name]
         cfg = config_for(name)
         params, gflops = cost_added(cfg, scale, imgsz) if cfg else (0, 0.0)
