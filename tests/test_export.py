@@ -55,8 +55,10 @@ def test_shipped_config_exports_with_parity(cfg, tmp_path):
     results = export_and_check(weights, formats=("onnx", "torchscript"), imgsz=IMGSZ)
     for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".torchscript")):
         assert results[fmt]["file"].endswith(suffix)
-        (diff,) = results[fmt]["max_abs_diff"].values()
-        assert diff <= PARITY_ATOL
+        (raw,) = results[fmt]["max_abs_diff"].values()
+        (normalised,) = results[fmt]["max_abs_diff_normalised"].values()
+        assert normalised <= PARITY_ATOL
+        assert raw <= PARITY_ATOL  # at 64 px the pixel boxes are small enough for the raw bound as well
     # fixed input size by default: the ONNX file declares 1x3x64x64
     import onnx
 
@@ -71,7 +73,21 @@ def test_h_w_pooling_modules_export_with_dynamic_shapes(cfg, tmp_path):
     sizes = [(1, 64, 64), (2, 96, 128), (1, 160, 96)]
     results = export_and_check(weights, formats=("onnx",), imgsz=IMGSZ, dynamic=True, check_sizes=sizes)
     assert set(results["onnx"]["max_abs_diff"]) == set(sizes)
+    assert max(results["onnx"]["max_abs_diff_normalised"].values()) <= PARITY_ATOL
     assert max(results["onnx"]["max_abs_diff"].values()) <= PARITY_ATOL
+
+
+def test_parity_diffs_divide_only_the_box_rows_by_the_input_size():
+    import numpy as np
+
+    from yolo_attn.export import parity_diffs
+
+    expected = np.zeros((1, 6, 3), np.float32)  # 4 box rows + 2 classes, 3 anchors
+    got = expected.copy()
+    got[0, 1, 2] = 0.064  # a box off by 0.064 px at 640 px: 1e-4 of the image
+    assert parity_diffs(got, expected, 640) == pytest.approx((0.064, 1e-4))
+    got[0, 5, 0] = 2e-4  # a class score off by 2e-4 is not scaled
+    assert parity_diffs(got, expected, 640) == pytest.approx((0.064, 2e-4))
 
 
 def test_parity_failure_and_unknown_format_are_reported(tmp_path):
