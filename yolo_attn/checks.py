@@ -6,6 +6,7 @@ before anything could try to download).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -18,6 +19,8 @@ __all__ = (
     "resolve_data",
     "check_weights",
     "check_device",
+    "check_imgsz",
+    "check_model_cfg",
     "run_dir",
     "pass_through",
 )
@@ -139,6 +142,12 @@ def resolve_data(data: str | None) -> str:
                     f"--data {f}: {split} path {p} does not exist (dataset root {root}; relative roots are looked up "
                     f"in the working directory, then in ultralytics' datasets_dir). {_how_to_get(str(f))}"
                 )
+            labels = Path(str(p).replace(f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"))
+            if p.is_dir() and labels != p and not any(labels.glob("*.txt")):  # ultralytics would stop after a run dir
+                raise UsageError(
+                    f"--data {f}: {split} labels folder {labels} has no .txt label files (one per image, lines "
+                    f"'class cx cy w h' normalised to 0-1). Write or convert the labels there. {_how_to_get(str(f))}"
+                )
     return str(f.resolve())
 
 
@@ -179,6 +188,30 @@ def check_device(device: str | None) -> str | None:
     if max(int(s) for s in ids) >= n:
         raise UsageError(f"--device {device}: this machine has {n} CUDA GPU(s), indices 0..{n - 1}")
     return ",".join(ids)
+
+
+def check_imgsz(imgsz) -> int:
+    """``--imgsz`` must be a positive multiple of 32, the detector's largest stride (ultralytics would silently round)."""
+    if isinstance(imgsz, bool) or not isinstance(imgsz, int) or imgsz <= 0:
+        raise UsageError(f"--imgsz {imgsz}: must be a positive multiple of 32, e.g. 640 (or 64-160 for quick CPU runs)")
+    if imgsz % 32:
+        lo = max(imgsz // 32 * 32, 32)
+        raise UsageError(f"--imgsz {imgsz}: must be a multiple of 32 (the detector's largest stride); use {lo} or {lo + 32}")
+    return imgsz
+
+
+def check_model_cfg(cfg: str) -> None:
+    """Build the layers of model yaml ``cfg`` once, so a bad yaml stops with one ``error:`` line before any run folder
+    exists (unknown module, bad arguments, yaml syntax: the message names the file, layer and fix)."""
+    import copy
+
+    from ultralytics.nn import tasks
+
+    try:
+        tasks.parse_model(copy.deepcopy(tasks.yaml_model_load(cfg)), 3, verbose=False)
+    except (KeyError, ValueError) as e:
+        msg = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
+        raise UsageError(msg if str(cfg) in msg else f"--cfg {cfg}: {msg}") from None
 
 
 def run_dir(project: str, name: str, exist_ok: bool) -> tuple[str, str]:

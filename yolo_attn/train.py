@@ -13,7 +13,9 @@ from pathlib import Path
 from ultralytics.models.yolo.detect import DetectionTrainer
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
-from yolo_attn.checks import UsageError, check_device, check_weights, resolve_cfgs, resolve_data, run_dir
+from yolo_attn.checks import (
+    UsageError, check_device, check_imgsz, check_model_cfg, check_weights, resolve_cfgs, resolve_data, run_dir,
+)
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "AttnDetectionTrainer", "train", "train_one", "use_local_fonts",
@@ -126,6 +128,9 @@ def train(
         return [Path(model.trainer.save_dir)]
 
     cfgs = resolve_cfgs(cfg, scale)
+    check_imgsz(imgsz)
+    for c in cfgs:
+        check_model_cfg(c)
     data = resolve_data(data)
     if weights:
         check_weights(weights)
