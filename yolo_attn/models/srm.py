@@ -17,15 +17,23 @@ __all__ = ("SRM", "style_stats")
 def style_stats(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and unbiased std over the last dim, (B, C, N) -> (B, C), (B, C); N > 1.
 
-    Two streaming reductions (the mean, and the root sum of squares through ``vector_norm``) that read ``flat`` and
-    allocate nothing of its size: several times faster on CPU than ``torch.var_mean``'s Welford kernel.
-    ``var = (sum(x^2) - N mean^2) / (N - 1)`` loses about ``1e-7 * mean^2 / var`` of relative accuracy to
-    cancellation, far inside the 1e-5 the module is held to for feature maps (|mean| of the order of the std).
+    On CPU, two streaming reductions (the mean, and the root sum of squares through ``vector_norm``) that read
+    ``flat`` and allocate nothing of its size: several times faster than ``torch.var_mean``'s Welford kernel.
+    ``var = (sum(x^2) - N mean^2) / (N - 1)`` loses ``~1e-7 * (1 + mean^2 / var)`` relative accuracy to
+    cancellation, so rows whose mean outweighs their spread (``mean^2 > var``) go back to ``torch.var_mean``; typical
+    feature maps (|mean| below the std) never do. CUDA and torch.compile use ``var_mean`` (fast there).
     """
+    if flat.is_cuda or torch.compiler.is_compiling():
+        var, mean = torch.var_mean(flat, -1, correction=1)
+        return mean, var.sqrt()
     n = flat.shape[-1]
     mean = flat.mean(-1)
+    mean_sq = mean.square()
     sum_sq = torch.linalg.vector_norm(flat, dim=-1).square()
-    var = (sum_sq - n * mean.square()).clamp_(min=0) / (n - 1)  # clamp: rounding can dip a zero variance below 0
+    if bool((2 * n * mean_sq > sum_sq).any()):  # mean^2 > biased var: cancellation would cost digits
+        var, mean = torch.var_mean(flat, -1, correction=1)
+        return mean, var.sqrt()
+    var = (sum_sq - n * mean_sq).clamp_(min=0) / (n - 1)  # clamp: rounding can dip a zero variance below 0
     return mean, var.sqrt()
 
 

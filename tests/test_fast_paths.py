@@ -1,0 +1,219 @@
+"""The fast paths compute the seed's function: inference in-place tails, the EMA/SRM/CBAM rewrites, torch.compile.
+
+``test_modules_equivalence.py`` holds every module to the seed with autograd on; these tests cover what it cannot
+reach: the no-grad / inference-mode branches, inputs that stress the rewritten statistics (large offsets, near-constant
+maps, odd sizes, channels-last), the EMA closed forms on their own, and the modules under ``torch.compile``.
+"""
+
+import copy
+import io
+import pickle
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import seed_modules as seed
+import yolo_attn
+from yolo_attn import CBAM, EMA, SE, SRM, SimAM, compile_attention
+from yolo_attn.compile import attention_modules, is_compiled
+from yolo_attn.models.ema import _conv3x3_single_output
+from yolo_attn.models.srm import style_stats
+
+C = 64
+SEEDS = {
+    "SE": (lambda: seed.SElayer(C, 16), lambda: SE(C, 16)),
+    "CBAM": (lambda: seed.CBAM(C, 16, 7), lambda: CBAM(C, 16, 7)),
+    "SimAM": (lambda: seed.Simam_module(C, 1e-4), lambda: SimAM(C, 1e-4)),
+    "SRM": (lambda: seed.SRMLayer(C), lambda: SRM(C)),
+    "EMA": (lambda: seed.EMA(C, factor=8), lambda: EMA(C, 8)),
+}
+
+
+def _pair(name):
+    """(seed, ours) holding the same random numbers, BatchNorm statistics included."""
+    ref, ours = SEEDS[name][0](), SEEDS[name][1]()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        for n, b in ref.named_buffers():
+            if n.endswith("running_mean"):
+                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
+            elif n.endswith("running_var"):
+                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
+    state = dict(ref.state_dict())
+    if name == "SRM":
+        state["cfc"] = state.pop("cfc.weight").view(-1, 2)
+    ours.load_state_dict(state)
+    return ref, ours
+
+
+def _inputs():
+    g = torch.Generator().manual_seed(0)
+    # samples of different spread: SRM's train-mode BatchNorm over a batch of 2 near-equal styles divides by ~sqrt(eps)
+    # and would turn fp32 rounding into 1e-4 differences for any implementation, the seed's own var included
+    base = torch.randn(2, C, 12, 10, generator=g) * torch.tensor([1.0, 2.5]).view(2, 1, 1, 1)
+    return {
+        "randn*3": base * 3,
+        "offset (mean 4x std)": base + 4.0,  # cancellation in sum(x^2) - n mean^2
+        "near-constant": 2.0 + 1e-2 * base,  # tiny variance under a large mean: GroupNorm / std precision
+        "odd 3x5x7": torch.randn(3, C, 5, 7, generator=g) * 2,
+        "2x2 map": torch.randn(2, C, 2, 2, generator=g),
+        "channels_last": (base * 2).contiguous(memory_format=torch.channels_last),
+    }
+
+
+MODES = {
+    "no_grad": torch.no_grad,
+    "inference_mode": torch.inference_mode,
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("name", list(SEEDS))
+def test_inference_paths_equal_the_seed(name, mode):
+    ref, ours = _pair(name)
+    for train in (False, True):  # eval, and train-mode statistics (SRM's BatchNorm) without autograd
+        ref.train(train), ours.train(train)
+        for case, x in _inputs().items():
+            with torch.no_grad():
+                expected = ref(x.clone())
+            x_in = x.clone()
+            with MODES[mode]():
+                y = ours(x_in)
+            torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5, msg=lambda m: f"{name} {mode} train={train} {case}: {m}")
+            torch.testing.assert_close(x_in, x, rtol=0, atol=0, msg=f"{name} modified its input in place ({case})")
+        torch.testing.assert_close(dict(ours.named_buffers()).get("bn.running_mean", torch.zeros(1)),
+                                   dict(ref.named_buffers()).get("bn.running_mean", torch.zeros(1)), atol=1e-6, rtol=1e-5)
+
+
+def _grads(module, x, w):
+    x = x.clone().requires_grad_()
+    module.zero_grad()
+    y = module(x)
+    (y * w.to(y.dtype)).sum().backward()
+    return y.detach(), [x.grad] + [p.grad.reshape(-1) for p in module.parameters() if p.grad is not None]
+
+
+@pytest.mark.parametrize("name", list(SEEDS))
+def test_training_gradients_on_hard_inputs_equal_the_seed(name):
+    """Output and every gradient as close to the seed run in fp64 (the exact function) as the seed in fp32 is."""
+    ref, ours = _pair(name)
+    ref64 = copy.deepcopy(ref).double()
+    for m in (ref, ours, ref64):
+        m.train()
+    for case in ("offset (mean 4x std)", "near-constant", "odd 3x5x7", "channels_last"):
+        x = _inputs()[case]
+        w = torch.randn(x.shape, generator=torch.Generator().manual_seed(5))
+        y64, g64 = _grads(ref64, x.double(), w)
+        y32, g32 = _grads(ref, x, w)
+        y, g = _grads(ours, x, w)
+        torch.testing.assert_close(y, y32, atol=1e-5, rtol=1e-5, msg=lambda m: f"{name} {case}: {m}")
+        assert len(g) == len(g64)
+        for k, (ours_g, seed_g, exact) in enumerate(zip(g, g32, g64)):
+            exact = exact.float()
+            scale = exact.abs().max().clamp(min=1e-3)
+            seed_err = ((seed_g - exact).abs().max() / scale).item()
+            err = ((ours_g - exact).abs().max() / scale).item()
+            assert err <= max(1e-5, 4 * seed_err), f"{name} {case} grad {k}: error {err:.2e} vs seed's {seed_err:.2e}"
+
+
+def test_cbam_in_place_tail_is_skipped_when_a_hook_holds_the_intermediate():
+    """The inference path scales the channel-attention output in place; a hook that kept it must see it unscaled."""
+    ref, ours = _pair("CBAM")
+    ref.eval(), ours.eval()
+    x = _inputs()["randn*3"]
+    seen = {}
+    h = ours.spatialattention.register_forward_pre_hook(lambda m, args: seen.__setitem__("x", args[0]))
+    try:
+        with torch.no_grad():
+            y = ours(x)
+            expected_mid = ref.channelattention(x)
+    finally:
+        h.remove()
+    torch.testing.assert_close(seen["x"], expected_mid, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(y, ref(x), atol=1e-5, rtol=1e-5)
+
+
+def test_srm_style_stats_equal_var_mean():
+    g = torch.Generator().manual_seed(0)
+    for flat in (torch.randn(4, 16, 300, generator=g) * 5 + 20, torch.full((2, 3, 9), 7.0), torch.randn(2, 3, 2, generator=g)):
+        mean, std = style_stats(flat)
+        var_ref, mean_ref = torch.var_mean(flat, -1, correction=1)
+        torch.testing.assert_close(mean, mean_ref, atol=1e-5, rtol=1e-6)
+        torch.testing.assert_close(std, var_ref.sqrt(), atol=2e-3 if flat.std() == 0 else 1e-5, rtol=1e-4)
+        assert torch.isfinite(std).all()
+
+
+@pytest.mark.parametrize("hw", [(9, 7), (1, 5), (4, 1), (1, 1), (2, 2)])
+def test_ema_single_output_conv_equals_conv2d(hw):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 8, *hw, generator=g)
+    k = torch.randn(8, 3, 3, generator=g)
+    torch.testing.assert_close(_conv3x3_single_output(x, k), F.conv2d(x, k[None], padding=1), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("hw", [(9, 7), (1, 5), (4, 1), (1, 1)])
+def test_ema_conv3x3_mean_from_border_sums_equals_the_conv(hw):
+    m = EMA(C, 8)
+    torch.nn.init.normal_(m.conv3x3.bias)
+    x = torch.randn(2 * 8, C // 8, *hw) * 3 + 1
+    x_h = x.mean(3, keepdim=True)
+    x_w = x.mean(2, keepdim=True).transpose(2, 3)
+    torch.testing.assert_close(m._conv3x3_mean(x, x_h, x_w), m.conv3x3(x).mean((2, 3)), atol=1e-5, rtol=1e-5)
+
+
+def test_compile_attention_compiles_each_module_in_place_and_keeps_state_and_pickling():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, C, 3, padding=1), SimAM(C), torch.nn.Conv2d(C, C, 1), SE(C, 16))
+    keys = list(model.state_dict())
+    assert compile_attention(model) is model
+    assert [n for n, _ in attention_modules(model)] == ["1", "3"]
+    assert is_compiled(model[1]) and is_compiled(model[3]) and not is_compiled(model[0])
+    assert list(model.state_dict()) == keys  # no _orig_mod. prefix: checkpoints stay interchangeable
+    for m in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):  # ultralytics' EMA copy and checkpoints
+        assert not is_compiled(m[1]) and list(m.state_dict()) == keys
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    assert torch.load(io.BytesIO(buf.getvalue()), weights_only=False)[1].e_lambda == 1e-4
+    with pytest.raises(ValueError, match="no attention module"):
+        compile_attention(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1)))
+
+
+class _AllFive(torch.nn.Module):
+    """The five modules side by side, so one compiled graph (per mode) covers all of them."""
+
+    def __init__(self, mods):
+        super().__init__()
+        self.mods = torch.nn.ModuleList(mods)
+
+    def forward(self, x):
+        return [m(x) for m in self.mods]
+
+
+def test_compiled_modules_equal_the_seed_train_and_eval():
+    """torch.compile (inductor, C++ on CPU) of each module: forward eval and train, and the gradients, vs the seed."""
+    names = list(SEEDS)
+    pairs = [_pair(n) for n in names]
+    refs = _AllFive([p[0] for p in pairs])
+    ours = _AllFive([p[1] for p in pairs])
+    compiled = torch.compile(ours, fullgraph=True)
+    x = _inputs()["randn*3"] + 1.0
+    w = torch.randn(x.shape, generator=torch.Generator().manual_seed(5))
+
+    refs.eval(), ours.eval()
+    with torch.no_grad():
+        for name, y, y_ref in zip(names, compiled(x), refs(x)):
+            torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5, msg=lambda m: f"compiled {name} eval: {m}")
+
+    refs.train(), ours.train()
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = refs(xa), compiled(xb)
+    for name, y, y_ref in zip(names, yb, ya):
+        torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5, msg=lambda m: f"compiled {name} train: {m}")
+    sum((y * w).sum() for y in ya).backward()
+    sum((y * w).sum() for y in yb).backward()
+    torch.testing.assert_close(xb.grad, xa.grad, atol=1e-4, rtol=1e-4)
+    ref_srm, our_srm = pairs[names.index("SRM")]
+    torch.testing.assert_close(our_srm.bn.running_var, ref_srm.bn.running_var, atol=1e-6, rtol=1e-5)
+    assert yolo_attn.compile_attention is compile_attention
