@@ -160,3 +160,14 @@ def test_compare_two_runs(runs, tmp_path):
     assert float(simam["mAP50-95_mean"]) == pytest.approx(0.35) and float(simam["mAP50-95_std"]) == pytest.approx(0.0707, abs=1e-4)
     assert float(simam["delta_mAP50-95"]) == pytest.approx(0.35 - 0.33)
     assert simam["delta_note"].startswith("inside the seed spread")
+
+
+def test_resume_of_a_finished_run_is_refused(runs):
+    """A finished run's last.pt has no optimizer state; ultralytics would silently start afresh on coco8 (a download)."""
+    from yolo_attn.checks import UsageError
+
+    last = runs["project"] / "exp" / "weights" / "last.pt"
+    with pytest.raises(UsageError, match=r"this run finished .* nothing to resume.*--weights"):
+        train(resume=str(last), project=str(runs["project"]))
+    with pytest.raises(UsageError, match="no \\*/weights/last.pt under"):
+        train(resume=True, project=str(runs["tmp"] / "empty"))

@@ -121,7 +121,12 @@ def train(
         last = latest_last(project) if resume is True else resume
         if not Path(last).is_file():
             raise UsageError(f"--resume {last}: no such checkpoint")
-        check_weights(last)
+        ckpt = check_weights(last)
+        if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
+            raise UsageError(
+                f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
+                f"To train further, start a new run from it: --weights {last}"
+            )
         model = YOLO(last)
         extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
         model.train(resume=True, trainer=AttnDetectionTrainer, **extra)

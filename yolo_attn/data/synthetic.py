@@ -30,9 +30,13 @@ _YAML_NAME = "shapes.yaml"
 
 
 def default_root() -> Path:
-    """Where the default set lives: ``$YOLO_ATTN_DATASETS/shapes`` or ``~/.cache/yolo_attn/shapes``."""
+    """Where the default set lives: ``$YOLO_ATTN_DATASETS/shapes-...`` or ``~/.cache/yolo_attn/shapes-...``.
+
+    The folder name spells the generator settings, so changing ``DEFAULTS`` never meets a stale set.
+    """
     base = os.getenv("YOLO_ATTN_DATASETS") or Path.home() / ".cache" / "yolo_attn"
-    return Path(base) / "shapes"
+    d = DEFAULTS
+    return Path(base) / f"shapes-{d['n_train']}x{d['n_val']}-{d['imgsz']}px-seed{d['seed']}"
 
 
 def default_dataset() -> Path:
