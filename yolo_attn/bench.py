@@ -102,6 +102,17 @@ def _module_call(m: torch.nn.Module, x: torch.Tensor, g: torch.Tensor | None):
     return run
 
 
+def _check_compiled(name: str, eager: torch.nn.Module, compiled, x: torch.Tensor, train: bool) -> None:
+    """Refuse to time a compiled module whose output differs from eager (fp32, 1e-4: other summation orders)."""
+    state = {k: v.clone() for k, v in eager.state_dict().items()}  # BatchNorm running stats move in train mode
+    with torch.set_grad_enabled(train):  # the graph the timed calls use (no extra compile)
+        want, got = eager(x).detach(), compiled(x).detach()
+    eager.load_state_dict(state)
+    if not torch.allclose(got, want, atol=1e-4, rtol=1e-4):
+        raise RuntimeError(f"compiled {name} ({'train' if train else 'eval'}) differs from eager by "
+                           f"{(got - want).abs().max().item():.3g} on {tuple(x.shape)}")
+
+
 class _Floor(torch.nn.Module):
     """The memory floor: one read and one write of x."""
 
@@ -124,7 +135,9 @@ def bench_modules(shapes, names, repeats: int, device: torch.device, compiled: b
                 fns = {"floor": _module_call(_Floor(), x, g), "seed": _module_call(seed, x, g),
                        "eager": _module_call(ours, x, g)}
                 if compiled:
-                    fns["compiled"] = _module_call(torch.compile(ours), x, g)
+                    comp = torch.compile(ours)
+                    _check_compiled(name, ours, comp, x, train)
+                    fns["compiled"] = _module_call(comp, x, g)
                 t = time_interleaved(fns, repeats, device, warmup=2 if compiled else 1)
                 row = {"section": "module", "name": name, "shape": "x".join(map(str, shape)), "pass": mode,
                        "floor_ms": 1e3 * t["floor"], "seed_ms": 1e3 * t["seed"], "eager_ms": 1e3 * t["eager"],

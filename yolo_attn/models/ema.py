@@ -116,7 +116,8 @@ class EMA(nn.Module):
         ), -2)  # (BG, C/G, 3, 3): input pixels dropped by both the row and the column of a tap
         window_sums = total[..., None, None] - row_out[..., :, None] - col_out[..., None, :] + corner
         k3, b3 = self.conv3x3.weight.float(), self.conv3x3.bias.float()
-        return (window_sums.flatten(1) @ k3.flatten(1).T).view_as(total) / (h * w) + b3
+        # divide first: under fp16 autocast the matmul runs in fp16, and map sums of |x| ~ 1e3 overflow it (NaN softmax)
+        return ((window_sums / (h * w)).flatten(1) @ k3.flatten(1).T).view_as(total) + b3
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
