@@ -74,7 +74,7 @@ def test_cli_writes_a_png_per_layer_and_the_hooked_weights(trained, tmp_path):
     values = dict(np.load(folder / "attention_values.npz"))
     assert set(values) == {
         "layer09_CBAM.channelattention_channel", "layer09_CBAM.spatialattention_spatial", "layer25_SE_channel",
-        "layer26_SimAM_spatial", "layer27_CA_spatial", "layer28_ECA_channel",
+        "layer26_SimAM_spatial", "layer27_CA_spatial", "layer27_CA_rows", "layer27_CA_columns", "layer28_ECA_channel",
     }
 
     # the same image through the checkpoint, with the test's own hooks
@@ -93,9 +93,17 @@ def test_cli_writes_a_png_per_layer_and_the_hooked_weights(trained, tmp_path):
     for h in hooks:
         h.remove()
     by_name = {name: io[k] for k, (_, name, _) in enumerate(parts)}
+    ca = next(part for _, name, part in parts if name == "CA")
+    x, y = by_name["CA"]
+    a_h, a_w = ca.hw_weights(x)
+    torch.testing.assert_close(y, x * a_h * a_w)  # the h and w maps are what CA multiplied by
+    torch.testing.assert_close(torch.from_numpy(values["layer27_CA_rows"]), a_h[0].mean(0).flatten())
+    torch.testing.assert_close(torch.from_numpy(values["layer27_CA_columns"]), a_w[0].mean(0).flatten())
     for key, v in values.items():
         name = key.split("_", 1)[1].rsplit("_", 1)[0]
         x, y = by_name[name]
+        if key.endswith(("_rows", "_columns")):
+            continue  # checked above
         if name != "SimAM":  # parameter-free: its channel-mean map is nearly flat by construction
             assert np.ptp(v) > 1e-4, f"{key}: flat weights would make this check meaningless"
         if key.endswith("_channel"):  # out = in * w_c: the bars are exactly the multipliers
@@ -116,6 +124,7 @@ ALL_MODULES = [
 EXPECTED_KINDS = [
     ("SE", "channel"), ("CBAM.channelattention", "channel"), ("CBAM.spatialattention", "spatial"),
     ("SimAM", "spatial"), ("SRM", "channel"), ("EMA", "spatial"), ("ECA", "channel"), ("CA", "spatial"),
+    ("CA", "rows"), ("CA", "columns"),
     ("GAM", "channel"), ("GAM", "spatial"), ("SA", "channel"), ("SA", "spatial"), ("NAM", "channel"),
     ("TripletAttention", "spatial"), ("GC", "spatial"),
 ]
@@ -137,13 +146,13 @@ def test_every_module_type_gives_its_maps_and_they_match_hooks():
     for h in hooks:
         h.remove()
     assert [(m.module, m.kind) for m in maps] == EXPECTED_KINDS
-    assert [m.layer for m in maps] == [0, 1, 1, 2, 3, 4, 5, 6, 7, 7, 8, 8, 9, 10, 11]
+    assert [m.layer for m in maps] == [0, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 8, 8, 9, 10, 11]
     part_index = {name: k for k, (_, name, _) in enumerate(parts)}
     for m in maps:
         n_channels = 8 if m.module == "SA" else 16
-        assert m.values.shape == ((n_channels,) if m.kind == "channel" else (6, 10)), m.key
+        assert m.values.shape == {"channel": (n_channels,), "spatial": (6, 10), "rows": (6,), "columns": (10,)}[m.kind]
         assert ((m.values >= 0) & (m.values <= 1)).all() and np.ptp(m.values) > 1e-3 * m.values.max(), m.key
-        if m.module in MULTIPLICATIVE:
+        if m.module in MULTIPLICATIVE and m.kind in ("channel", "spatial"):
             xin, y = io[part_index[m.module]]
             ratio = y / xin
             expected = ratio.mean((0, 2, 3)) if m.kind == "channel" else ratio.mean((0, 1))

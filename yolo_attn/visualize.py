@@ -7,7 +7,9 @@ pre-hook keeps the module's input; after the forward pass the module's own ``cha
 * channel weights (SE, ECA, SRM, CBAM's channel part, ...): the mean weight of each channel over the feature map,
   as a bar chart of the ``topk`` strongest channels;
 * spatial weights (CBAM's spatial map, SimAM's and EMA's per-pixel weights, CA's row x column weights, ...): the mean
-  over channels at each feature-map pixel, as a heatmap (one cell per feature-map pixel) over the letterboxed image.
+  over channels at each feature-map pixel, as a heatmap (one cell per feature-map pixel) over the letterboxed image;
+* CA's h and w maps themselves (``hw_weights``): the mean over channels of the row weights and of the column weights,
+  as two profiles.
 
 Per image, ``visualize`` writes one PNG per attention layer, a contact sheet of all of them, and the exact plotted
 values in ``attention_values.npz``.
@@ -40,8 +42,9 @@ class AttentionMap:
     Attributes:
         layer (int): index of the model row (yaml layer) that holds the module.
         module (str): class name plus the part's attribute path, e.g. ``CBAM.spatialattention``.
-        kind (str): ``"channel"`` or ``"spatial"``.
-        values (np.ndarray): channel: (C,) mean weight per channel; spatial: (H, W) mean weight per pixel.
+        kind (str): ``"channel"``, ``"spatial"``, ``"rows"`` or ``"columns"``.
+        values (np.ndarray): channel: (C,) mean weight per channel; spatial: (H, W) mean weight per pixel; rows: (H,)
+            and columns: (W,) mean weight per feature-map row / column (CA's h and w maps).
     """
 
     layer: int
@@ -97,6 +100,10 @@ def collect_attention(model: nn.Module, image: torch.Tensor) -> list[AttentionMa
                 w = part.spatial_weights(x)  # (1, C', H, W); EMA: (G, 1, H, W)
                 w = w.reshape(1, -1, *w.shape[-2:])[0].mean(0)
                 maps.append(AttentionMap(layer, name, "spatial", w.float().numpy()))
+            if hasattr(part, "hw_weights"):  # CA: (1, C, H, 1) and (1, C, 1, W)
+                a_h, a_w = part.hw_weights(x)
+                maps.append(AttentionMap(layer, name, "rows", a_h[0].mean(0).flatten().float().numpy()))
+                maps.append(AttentionMap(layer, name, "columns", a_w[0].mean(0).flatten().float().numpy()))
     return maps
 
 
@@ -140,6 +147,15 @@ def _draw(ax, amap: AttentionMap, rgb: np.ndarray, topk: int) -> None:
         cbar.update_ticks()
         ax.set_title(f"L{amap.layer} {amap.module}\nspatial {v.shape[0]}x{v.shape[1]}, mean over channels", fontsize=8)
         ax.axis("off")
+    elif amap.kind in ("rows", "columns"):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.plot(range(len(v)), v, marker="o", color="tab:red")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.ticklabel_format(axis="y", useOffset=False)
+        ax.set_xlabel("feature-map row (top to bottom)" if amap.kind == "rows" else "feature-map column (left to right)",
+                      fontsize=7)
+        ax.set_title(f"L{amap.layer} {amap.module}\n{amap.kind[:-1]} weights, mean over channels", fontsize=8)
     else:
         order = np.argsort(-v, kind="stable")[:topk]
         ax.bar(range(len(order)), v[order], color="tab:blue")
