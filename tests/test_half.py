@@ -2,7 +2,7 @@
 
 Hard inputs are the ones that break the usual formulas: |x| up to 1e4 (SimAM's squared deviation overflows fp16's
 65504), constant maps (zero variance: SimAM's energy, SRM's std), a 1x1 map (SimAM's ``n = h*w - 1 = 0``, SRM's
-unbiased std) and ordinary random features. Modes: bf16 autocast on CPU (what AMP does there), the whole module cast to
+unbiased std) and ordinary random features. Modes: bf16 and fp16 autocast on CPU (what AMP does there), the whole module cast to
 fp16 / bf16 (what ``model.half()`` inference does), and on CUDA, when present, fp16/bf16 autocast as in AMP training.
 
 The reference is the fp32 module run on the same, already rounded input, so the test measures the module's own error:
@@ -37,7 +37,8 @@ def _inputs():
 
 
 def _modes():
-    modes = [("cpu", "autocast", torch.bfloat16), ("cpu", "cast", torch.bfloat16), ("cpu", "cast", torch.float16)]
+    modes = [("cpu", "autocast", torch.bfloat16), ("cpu", "autocast", torch.float16),
+             ("cpu", "cast", torch.bfloat16), ("cpu", "cast", torch.float16)]
     if torch.cuda.is_available():  # AMP training on GPU: autocast in both dtypes, and half() inference
         modes += [("cuda", "autocast", torch.float16), ("cuda", "autocast", torch.bfloat16), ("cuda", "cast", torch.float16)]
     return modes
