@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import seed_modules as seed
 import yolo_attn
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM, compile_attention
-from yolo_attn.compile import attention_modules, is_compiled
+from yolo_attn.compile import attention_modules, compile_attention_callback, is_compiled
 from yolo_attn.models.ema import _conv3x3_single_output
 from yolo_attn.models.srm import style_stats
 
@@ -178,6 +178,12 @@ def test_compile_attention_compiles_each_module_in_place_and_keeps_state_and_pic
     assert torch.load(io.BytesIO(buf.getvalue()), weights_only=False)[1].e_lambda == 1e-4
     with pytest.raises(ValueError, match="no attention module"):
         compile_attention(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1)))
+
+    class Trainer:  # what ultralytics passes to callbacks: the model being trained is trainer.model
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, C, 1), CBAM(C))
+
+    compile_attention_callback(Trainer)
+    assert is_compiled(Trainer.model[1]) and not is_compiled(Trainer.model[1].channelattention)
 
 
 class _Side(torch.nn.Module):

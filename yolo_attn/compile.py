@@ -9,6 +9,11 @@ compiles in place and keeps the module object: parameter names, state dicts and 
     model = YOLO("yolov5s-simam.yaml")
     yolo_attn.compile_attention(model)          # YOLO wrapper, DetectionModel or any nn.Module
 
+Training through ultralytics' ``YOLO.train()``: the trainer builds its own model from the yaml, so compile that
+one from a callback (after the trainer's EMA copy is taken; the copy, used for validation, stays eager):
+
+    model.add_callback("on_pretrain_routine_end", yolo_attn.compile.compile_attention_callback)
+
 On CPU, inductor needs a C++ compiler (gcc or clang on PATH); the first call at each new input shape compiles.
 """
 
@@ -18,7 +23,7 @@ import torch.nn as nn
 
 from yolo_attn.registry import ATTENTION_REGISTRY
 
-__all__ = ("compile_attention", "attention_modules", "is_compiled")
+__all__ = ("compile_attention", "compile_attention_callback", "attention_modules", "is_compiled")
 
 
 def attention_modules(model) -> list[tuple[str, nn.Module]]:
@@ -60,3 +65,8 @@ def is_compiled(module: nn.Module) -> bool:
     """True when ``module`` was compiled in place (``nn.Module.compile``)."""
     return getattr(module, "_compiled_call_impl", None) is not None
 
+
+
+def compile_attention_callback(trainer) -> None:
+    """ultralytics trainer callback (``on_pretrain_routine_end``): compile the attention modules of ``trainer.model``."""
+    compile_attention(trainer.model)
