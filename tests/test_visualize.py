@@ -117,10 +117,11 @@ def test_cli_writes_a_png_per_layer_and_the_hooked_weights(trained, tmp_path):
             torch.testing.assert_close(torch.from_numpy(v).double(), ref, atol=np.ptp(v) * 0.05, rtol=0, msg=key)
 
 
-ALL_MODULES = [
-    SE(16, 4), CBAM(16, 4), SimAM(), SRM(16), EMA(16, 4), ECA(16), CA(16, 4), GAM(16, 4), SA(16, 2), NAM(16),
-    TripletAttention(16), GC(16, 4),
-]
+def _all_modules():
+    return [
+        SE(16, 4), CBAM(16, 4), SimAM(), SRM(16), EMA(16, 4), ECA(16), CA(16, 4), GAM(16, 4), SA(16, 2), NAM(16),
+        TripletAttention(16), GC(16, 4),
+    ]
 EXPECTED_KINDS = [
     ("SE", "channel"), ("CBAM.channelattention", "channel"), ("CBAM.spatialattention", "spatial"),
     ("SimAM", "spatial"), ("SRM", "channel"), ("EMA", "spatial"), ("ECA", "channel"), ("CA", "spatial"),
@@ -133,8 +134,8 @@ MULTIPLICATIVE = {"SE", "CBAM.channelattention", "CBAM.spatialattention", "SimAM
 
 
 def test_every_module_type_gives_its_maps_and_they_match_hooks():
-    torch.manual_seed(0)
-    rows = torch.nn.Sequential(*ALL_MODULES)  # each module one "row", as in a DetectionModel
+    torch.manual_seed(0)  # built here, after seeding: the same parameters in every session
+    rows = torch.nn.Sequential(*_all_modules())  # each module one "row", as in a DetectionModel
     with torch.no_grad():
         for p in rows.parameters():
             p.add_(torch.randn(p.shape) * 0.5)
