@@ -171,3 +171,21 @@ def test_resume_of_a_finished_run_is_refused(runs):
         train(resume=str(last), project=str(runs["project"]))
     with pytest.raises(UsageError, match="no \\*/weights/last.pt under"):
         train(resume=True, project=str(runs["tmp"] / "empty"))
+
+
+def test_val_visdrone_branch_drops_detections_in_ignored_regions(runs, capsys):
+    """A dataset yaml with ``visdrone_ignore``: an ignored region over every whole image drops every detection."""
+    data = yaml.safe_load(runs["data"].read_text())
+    root = Path(data["path"])
+    ign = root / "ign" / "val"
+    ign.mkdir(parents=True, exist_ok=True)
+    for im in (root / "images" / "val").glob("*.png"):
+        (ign / f"{im.stem}.txt").write_text("0 0 64 64\n")
+    vis_yaml = runs["tmp"] / "shapes_visdrone.yaml"
+    vis_yaml.write_text(yaml.safe_dump({**{k: data[k] for k in ("path", "train", "val", "names")}, "visdrone_ignore": "ign"}))
+    best = runs["project"] / "exp" / "weights" / "best.pt"
+    out = validate(str(best), str(vis_yaml), project=str(runs["project"]), name="val_vis", plots=False)
+    preds = json.loads((Path(out["save_dir"]) / "predictions.json").read_text())
+    assert preds and out["visdrone"]["dropped"] == len(preds)
+    assert out["visdrone"]["ignore_regions"]["mAP50"] == 0.0
+    assert "VisDrone ignored regions:" in capsys.readouterr().out
