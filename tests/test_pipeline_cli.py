@@ -4,7 +4,6 @@ with a message naming the flag or file and the fix, before ultralytics starts.""
 import importlib.util
 from pathlib import Path
 
-import pytest
 import torch
 
 from yolo_attn.checks import pass_through, resolve_cfgs
