@@ -350,6 +350,10 @@ def test_sa_weights_are_the_two_halves_before_the_shuffle():
     halves = torch.cat((g[:, :8] * cw.reshape(8, 8, 1, 1), g[:, 8:] * sw.reshape(8, 8, 6, 5)), 1).reshape(2, 64, 6, 5)
     shuffled = halves.reshape(2, 2, 32, 6, 5).transpose(1, 2).reshape(2, 64, 6, 5)
     torch.testing.assert_close(m(x), shuffled)
+    k = 64 // (2 * 4)
+    ids = [(j // k) * 2 * k + j % k for j in range(32)]  # the input channels the channel weights apply to
+    xn = x[:, ids] * cw
+    torch.testing.assert_close(halves[:, ids], xn)
     # the shuffle interleaves: output channel 2k comes from the first half, 2k+1 from the second
     torch.testing.assert_close(m(x)[:, 1::2], halves[:, 32:])
 

@@ -55,7 +55,8 @@ class SA(nn.Module):
         return x.reshape(b * self.groups, c // self.groups, h, w).chunk(2, dim=1)  # each (B*G, C/2G, H, W)
 
     def channel_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """Weights in (0, 1) of the channel-attention halves, shape (B, C/2, 1, 1) in group order."""
+        """Weights in (0, 1) of the channel-attention halves, shape (B, C/2, 1, 1) in group order: entry ``j`` weighs
+        input channel ``(j // k) * 2k + j % k`` with ``k = C / (2 * groups)``."""
         x_0, _ = self._halves(x)
         return torch.sigmoid(self.cweight * x_0.mean((2, 3), keepdim=True) + self.cbias).reshape(x.shape[0], -1, 1, 1)
 
