@@ -104,3 +104,17 @@ def test_visdrone_ignored_regions_are_not_false_positives(tmp_path):
     assert r["dropped"] == 1
     assert r["ignore"]["map50"] == pytest.approx(1.0)
     assert r["plain"]["map50"] == pytest.approx(0.5)  # the FP ranked first: precision 1/2 at recall 1
+
+
+def test_visdrone_ground_truth_inside_ignored_regions_is_dropped_too(tmp_path):
+    img_dir, lab_dir, ign_dir = (tmp_path / d / "val" for d in ("images", "labels", "ignore"))
+    for d in (img_dir, lab_dir, ign_dir):
+        d.mkdir(parents=True)
+    Image.new("RGB", (200, 100)).save(img_dir / "a.jpg")
+    # two targets: x 30..70 (kept) and x 140..180 (inside the ignored region, missed by the detector)
+    (lab_dir / "a.txt").write_text("0 0.250000 0.500000 0.200000 0.400000\n0 0.800000 0.500000 0.200000 0.400000\n")
+    (ign_dir / "a.txt").write_text("120 0 200 100\n")
+    r = visdrone_eval([img_dir / "a.jpg"], [_det("a.jpg", 0, [30, 30, 40, 40], 0.9)], {0: "pedestrian"})
+    assert (r["dropped"], r["dropped_gt"]) == (0, 1)
+    assert r["plain"]["map50"] == pytest.approx(51 / 101)  # recall 1/2 with precision 1
+    assert r["ignore"]["map50"] == pytest.approx(1.0)

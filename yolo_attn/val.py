@@ -106,11 +106,12 @@ def validate(
         r = visdrone_eval(validator.dataloader.dataset.im_files, dets, names, validator.data["visdrone_ignore"])
         p, ig = r["plain"], r["ignore"]
         out["visdrone"] = {"plain": {"mAP50": p["map50"], "mAP50-95": p["map50_95"]},
-                           "ignore_regions": {"mAP50": ig["map50"], "mAP50-95": ig["map50_95"]}, "dropped": r["dropped"]}
+                           "ignore_regions": {"mAP50": ig["map50"], "mAP50-95": ig["map50_95"]}, "dropped": r["dropped"],
+                           "dropped_gt": r["dropped_gt"]}
         lines += [
             f"VisDrone plain:           mAP50 {p['map50']:.4f}  mAP50-95 {p['map50_95']:.4f}  (pycocotools, maxDets {MAX_DETS[-1]})",
             f"VisDrone ignored regions: mAP50 {ig['map50']:.4f}  mAP50-95 {ig['map50_95']:.4f}  "
-            f"({r['dropped']} detections inside ignored regions dropped)",
+            f"({r['dropped']} detections and {r['dropped_gt']} ground-truth boxes inside ignored regions dropped)",
         ]
     save_dir = Path(validator.save_dir)
     (save_dir / "metrics.json").write_text(json.dumps(out, indent=2))

@@ -1,8 +1,9 @@
 """VisDrone-DET evaluation that honours ignored regions (the official toolkit's protocol, in pycocotools).
 
-Detections with more than half their area inside an ignored region of their image (category 0, score-0 and
-"others" boxes, as ``yolo_attn.data.visdrone`` writes them to ``ignore/{split}/NAME.txt``) are dropped before
-matching, so they count neither as true nor as false positives; the rest is COCO AP with up to 500 detections per
+Detections, and ground-truth boxes, with more than half their area inside an ignored region of their image
+(category 0, score-0 and "others" boxes, as ``yolo_attn.data.visdrone`` writes them to ``ignore/{split}/NAME.txt``)
+are dropped before matching, as the toolkit's ``dropObjectsInIgr`` does, so they count neither as true nor as
+false positives; the rest is COCO AP with up to 500 detections per
 image, as in the VisDrone toolkit. The plain figure, without that filter, is returned beside it.
 """
 
@@ -71,7 +72,7 @@ def _sibling(f: Path, folder: str, suffix: str = ".txt") -> Path:
 
 
 def visdrone_eval(image_files, detections: list[dict], names: dict, ignore_folder: str = "ignore", verbose=False) -> dict:
-    """Return ``{"plain": coco_eval result, "ignore": coco_eval result, "dropped": n}`` for one split.
+    """Return ``{"plain", "ignore"}`` (coco_eval results) and ``dropped`` / ``dropped_gt`` counts for one split.
 
     ``image_files``: the split's images (``.../images/{split}/NAME.jpg``); ignored regions are read from
     ``.../{ignore_folder}/{split}/NAME.txt``. ``detections``: dicts with file_name, cls, bbox (xywh pixels), score.
@@ -82,10 +83,16 @@ def visdrone_eval(image_files, detections: list[dict], names: dict, ignore_folde
     per_image = {}
     for d in detections:
         per_image.setdefault(Path(d["file_name"]).name, []).append(d)
-    kept = []
-    for f in files:
+    gt_per_image = {}
+    for a in gt["annotations"]:
+        gt_per_image.setdefault(a["image_id"], []).append(a)
+    kept, gt_kept = [], []
+    for im, f in zip(gt["images"], files):
         w, h = size[f.name]
-        kept += drop_in_ignored(per_image.get(f.name, []), _read_boxes(_sibling(f, ignore_folder))[:, :4], w, h)
+        ignored = _read_boxes(_sibling(f, ignore_folder))[:, :4]
+        kept += drop_in_ignored(per_image.get(f.name, []), ignored, w, h)
+        gt_kept += drop_in_ignored(gt_per_image.get(im["id"], []), ignored, w, h)  # the toolkit drops both
     plain = coco_eval(gt, detections, names, max_dets=MAX_DETS)
-    ignore = coco_eval(gt, kept, names, max_dets=MAX_DETS)
-    return {"plain": plain, "ignore": ignore, "dropped": len(detections) - len(kept)}
+    ignore = coco_eval(dict(gt, annotations=gt_kept), kept, names, max_dets=MAX_DETS)
+    return {"plain": plain, "ignore": ignore, "dropped": len(detections) - len(kept),
+            "dropped_gt": len(gt["annotations"]) - len(gt_kept)}
