@@ -1,6 +1,6 @@
 """Checkpoints of every shipped config: portable (fresh process), safe (weights-only), damaged files, batch of one.
 
-One module-scoped fixture trains each shipped config (scale n) for one epoch at imgsz 64 on 5 synthetic images with
+One module-scoped fixture trains each shipped config (scale n) for one epoch at imgsz 64 on 3 synthetic images with
 batch 2, so every epoch ends on a batch of a single image; the tests then load the real ``best.pt``/``last.pt``.
 """
 
@@ -36,7 +36,7 @@ def _attention_names(model) -> list[str]:
 def trained(tmp_path_factory):
     """{config: (best.pt, last.pt, [(module.training, batch size) seen by the attention layers while training])}."""
     root = tmp_path_factory.mktemp("ckpt")
-    data = make_dataset(root / "data", n_train=5, n_val=2, imgsz=64, seed=0)
+    data = make_dataset(root / "data", n_train=3, n_val=1, imgsz=64, seed=0)
     out = {}
     for cfg in CONFIGS:
         seen = []
@@ -56,7 +56,7 @@ def trained(tmp_path_factory):
 
 
 def test_training_survives_a_last_batch_of_one(trained):
-    """5 images at batch 2: the third batch holds one image and passes through the attention layers in train mode."""
+    """3 images at batch 2: the second batch holds one image and passes through the attention layers in train mode."""
     for cfg, (best, last, seen) in trained.items():
         train_batches = [b for training, b in seen if training]
         assert 1 in train_batches and 2 in train_batches, f"{cfg}: training batch sizes seen {sorted(set(train_batches))}"
