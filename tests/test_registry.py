@@ -32,6 +32,13 @@ def test_get_attention_suggests_the_closest_name():
         get_attention("simam")
 
 
+@pytest.mark.parametrize("typo, suggestion", [("SEnet", "SE"), ("Simam", "SimAM"), ("CBAN", "CBAM"), ("C3xx", "C3x")])
+def test_unknown_name_suggests_attention_names_first(typo, suggestion):
+    d = _yaml_with_layer9([-1, 1, typo, []])
+    with pytest.raises(KeyError, match=f"Did you mean '{suggestion}'"):
+        DetectionModel(d, verbose=False)
+
+
 def test_plain_python_calls_are_untouched():
     se = yolo_attn.SE(64, 8)
     assert se.fc[0].in_features == 64 and se.fc[0].out_features == 8

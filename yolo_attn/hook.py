@@ -61,7 +61,8 @@ def _check_layers(d: dict) -> None:
             continue
         if name not in vars(tasks):
             registered = sorted(ATTENTION_REGISTRY)
-            close = closest_names(name, registered + sorted(_known_names()))
+            # attention names first: "SEnet" should suggest SE, not ultralytics' Segment
+            close = closest_names(name, registered) or closest_names(name, sorted(_known_names()))
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise KeyError(
                 f"{yaml_file}: layer {i} uses unknown module {name!r}.{hint} Registered attention modules: "
