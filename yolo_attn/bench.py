@@ -120,11 +120,12 @@ class _Floor(torch.nn.Module):
         return x * 1.0
 
 
-def bench_modules(shapes, names, repeats: int, device: torch.device, compiled: bool = True) -> list[dict]:
-    """Section a: one row per (shape, pass, module)."""
+def bench_modules(shapes, names, repeats: int, device: torch.device, compiled: bool = True,
+                  passes=("forward", "forward+backward"), on_row=None) -> list[dict]:
+    """Section a: one row per (pass, shape, module); ``on_row(row)`` is called as each row is measured."""
     rows = []
-    for shape in shapes:
-        for mode in ("forward", "forward+backward"):
+    for mode in passes:
+        for shape in shapes:
             train = mode != "forward"
             x = torch.randn(shape, device=device, requires_grad=train)
             g = torch.randn(shape, device=device) if train else None
@@ -148,6 +149,8 @@ def bench_modules(shapes, names, repeats: int, device: torch.device, compiled: b
                                                                     "compiled/seed": t["compiled"] / t["seed"]})
                 rows.append(row)
                 print(_fmt_module_row(row), flush=True)
+                if on_row:
+                    on_row(row)
     return rows
 
 
@@ -343,6 +346,9 @@ def write_report(rows: list[dict], out: Path, meta: dict) -> tuple[Path, Path]:
     md += [f"- {k}: {v}" for k, v in meta["machine"].items()]
     md += [f"- load average (1, 5, 15 min) before / after: {meta['load_before']} / {meta['load_after']}",
            f"- device: {meta['device']}; median of {meta['repeats']} interleaved rounds; wall time {meta['wall_s']:.0f} s", ""]
+    if not meta.get("complete", True):
+        md += ["**Partial report: the run was still going (or was stopped) when this was written; rows not shown "
+               "were not measured.**", ""]
     mod = [r for r in rows if r["section"] == "module"]
     if mod:
         comp = "compiled/floor" in mod[0]
@@ -412,25 +418,45 @@ def main(argv=None) -> int:
     repeats = args.repeats or (3 if args.quick else 9)
     if repeats < (1 if args.quick else 7):
         raise SystemExit(f"--repeats {repeats}: the report needs the median of at least 7 rounds (or --quick)")
+
+    if args.quick:  # harness check only: one thread keeps OpenMP from spinning on a busy shared machine
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return _run(args, names, sections, device, repeats, argv)
+        finally:
+            torch.set_num_threads(threads)
+    return _run(args, names, sections, device, repeats, argv)
+
+
+def _run(args, names, sections, device, repeats, argv) -> int:
     shapes = QUICK_SHAPES if args.quick else FULL_SHAPES
     # quick: the smallest sizes that still run every code path (stride-32 models need >= 64 px)
     model_img, model_scale, train_img, train_batch = (64, "n", 64, 2) if args.quick else (640, "s", 320, 8)
-
     load_before, t0, rows = _load(), time.time(), []
-    if "modules" in sections:
-        rows += bench_modules(shapes, names, repeats, device, compiled=not args.no_compile)
+
+    def report(final: bool):
+        """(Re)write the report with every row so far: a long run that is stopped early still leaves its numbers."""
+        missed = check_targets(rows) if not args.quick else []
+        meta = {"command": "python -m yolo_attn.bench " + " ".join(sys.argv[1:] if argv is None else argv),
+                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "machine": machine_info(device), "device": str(device), "repeats": repeats,
+                "wall_s": time.time() - t0, "load_before": load_before, "load_after": _load(), "missed": missed,
+                "complete": final, "model_desc": f"yolov5{model_scale}, {model_img}x{model_img}, batch 1, eval, fused",
+                "train_desc": f"yolov5n, {train_img}x{train_img}, batch {train_batch}, SGD"}
+        return write_report(rows, Path(args.out), meta), missed
+
+    # cheapest sections first, forward rows before forward+backward ones
     if "model" in sections:
         rows += bench_models(names, repeats, device, imgsz=model_img, scale=model_scale)
+        report(False)
     if "train" in sections:
         rows += bench_train_step(names, repeats, device, imgsz=train_img, batch=train_batch)
-    missed = check_targets(rows) if not args.quick else []
-    meta = {"command": "python -m yolo_attn.bench " + " ".join(sys.argv[1:] if argv is None else argv),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine_info(device), "device": str(device), "repeats": repeats, "wall_s": time.time() - t0,
-            "load_before": load_before, "load_after": _load(), "missed": missed,
-            "model_desc": f"yolov5{model_scale}, {model_img}x{model_img}, batch 1, eval, fused",
-            "train_desc": f"yolov5n, {train_img}x{train_img}, batch {train_batch}, SGD"}
-    md_path, csv_path = write_report(rows, Path(args.out), meta)
+        report(False)
+    if "modules" in sections:
+        bench_modules(shapes, names, repeats, device, compiled=not args.no_compile,
+                      on_row=lambda r: (rows.append(r), report(False)))
+    (md_path, csv_path), missed = report(True)
     print(f"wrote {md_path} and {csv_path}")
     for m in missed:
         print(f"target missed: {m}")

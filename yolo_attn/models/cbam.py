@@ -8,6 +8,7 @@ defaults ``kernel_size=3``; here the default is the paper's 7 (the seed's ``Spat
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from yolo_attn.registry import register_attention, check_reduction
 
@@ -28,7 +29,9 @@ class ChannelAttention(nn.Module):
 
     def channel_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-channel weights in (0, 1), shape (B, C, 1, 1)."""
-        pooled = torch.cat((x.mean((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)), 0)  # one MLP pass for both
+        # amax is 3x faster forward; max-with-indices has the cheap backward (a scatter, not a full-size mask)
+        peak = F.adaptive_max_pool2d(x, 1) if torch.is_grad_enabled() else x.amax((2, 3), keepdim=True)
+        pooled = torch.cat((x.mean((2, 3), keepdim=True), peak), 0)  # one MLP pass for both
         avg_out, max_out = self.fc(pooled).chunk(2, 0)
         return torch.sigmoid(avg_out + max_out)
 
@@ -48,9 +51,11 @@ class SpatialAttention(nn.Module):
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-pixel weights in (0, 1), shape (B, 1, H, W)."""
         b, c, h, w = x.shape
-        # channel mean as a (1, C) @ (C, H*W) product: one streaming read, ~3x faster on CPU than mean(1)
-        avg = torch.matmul(x.new_full((1, c), 1.0 / c), x.reshape(b, c, h * w)).view(b, 1, h, w)
-        pooled = torch.cat((avg, x.amax(1, keepdim=True)), 1)
+        if torch.is_grad_enabled():  # the seed's ops: their backward is a broadcast and a scatter
+            pooled = torch.cat((x.mean(1, keepdim=True), x.max(1, keepdim=True)[0]), 1)
+        else:  # channel mean as a (1, C) @ (C, H*W) product: one streaming read, ~3x faster on CPU than mean(1)
+            avg = torch.matmul(x.new_full((1, c), 1.0 / c), x.reshape(b, c, h * w)).view(b, 1, h, w)
+            pooled = torch.cat((avg, x.amax(1, keepdim=True)), 1)
         return torch.sigmoid(self.conv1(pooled))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
