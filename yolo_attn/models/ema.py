@@ -6,7 +6,6 @@ https://arxiv.org/abs/2305.13563. Reference code: seed 004 (``EMA``), the same a
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from yolo_attn.registry import register_attention, check_channels
 
@@ -66,13 +65,14 @@ class EMA(nn.Module):
         * ``sum_c x21_c x1_c = sum_c (x21_c gamma_c / sigma_c) t_c + const`` is one (1, C/G) @ (C/G, H*W) product
           on the centred ``t = group_x * sig(h) * sig(w)``.
 
-        Full-size buffers: ``t`` only at inference (the seed: six), and a 3x3 conv with 1 output channel instead of C/G.
+        Full-size buffers at inference: ``t`` and the nine channel mixes of the 1-output conv (the seed: six, and a
+        3x3 conv with C/G outputs).
         """
         b, c, h, w = x.shape
         bg, cg = b * self.groups, c // self.groups
         group_x = x.reshape(bg, cg, h, w)
         x_h = group_x.mean(3, keepdim=True)  # (BG, C/G, H, 1)
-        x_w = group_x.mean(2, keepdim=True).transpose(2, 3)  # (BG, C/G, W, 1)
+        x_w = torch.matmul(group_x.new_full((1, h), 1.0 / h), group_x).transpose(2, 3)  # (BG, C/G, W, 1), a 2x faster mean(2)
         a_h, a_w = torch.split(self.conv1x1(torch.cat([x_h, x_w], dim=2)), [h, w], dim=2)
         t = group_x * a_h.sigmoid()
         t = t * a_w.transpose(2, 3).sigmoid() if torch.is_grad_enabled() else t.mul_(a_w.transpose(2, 3).sigmoid())
@@ -88,7 +88,11 @@ class EMA(nn.Module):
         # x11 @ x12: softmax(mean x1) = softmax(beta), the same for every sample -> one 1-output 3x3 conv
         x11 = torch.softmax(beta, -1)  # (C/G,)
         k3, b3 = self.conv3x3.weight, self.conv3x3.bias
-        term1 = F.conv2d(group_x, torch.einsum("c,cdij->dij", x11, k3).unsqueeze(0), (x11 * b3).sum().view(1), padding=1)
+        k1 = torch.einsum("c,cdij->dij", x11, k3)
+        if torch.compiler.is_compiling():  # inductor would copy the whole plane for each in-place tap add
+            term1 = torch.nn.functional.conv2d(group_x, k1.unsqueeze(0), padding=1) + (x11 * b3).sum()
+        else:
+            term1 = _conv3x3_single_output(group_x, k1) + (x11 * b3).sum()
 
         # x21 @ x22: softmax(mean x2) weights the normalised t
         x21 = torch.softmax(self._conv3x3_mean(group_x, x_h, x_w), -1)  # (BG, C/G)
@@ -123,3 +127,21 @@ class EMA(nn.Module):
         b, c, h, w = x.shape
         group_x = x.reshape(b * self.groups, c // self.groups, h, w)
         return (group_x * self.spatial_weights(x)).reshape(b, c, h, w)
+
+
+def _conv3x3_single_output(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """``F.conv2d(x, k[None], padding=1)`` for one output channel, (N, C, H, W), (C, 3, 3) -> (N, 1, H, W).
+
+    oneDNN runs a 1-output conv at a fraction of its throughput (3x the time of ``x * 1.0`` here); mixing the
+    channels per tap in one (9, C) @ (C, H*W) product and adding the nine shifted planes costs about one pass.
+    """
+    n, c, h, w = x.shape
+    planes = torch.matmul(k.permute(1, 2, 0).reshape(9, c), x.reshape(n, c, h * w)).view(n, 3, 3, h, w)
+    out = planes[:, 1, 1].clone()
+    for i in range(3):  # the 8 off-centre taps: tap (i, j) reads input pixel (y + i - 1, x + j - 1)
+        for j in range(3):
+            dy, dx = i - 1, j - 1
+            if (dy or dx) and h > abs(dy) and w > abs(dx):
+                out[:, max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)] += \
+                    planes[:, i, j, max(0, dy):h - max(0, -dy), max(0, dx):w - max(0, -dx)]
+    return out.unsqueeze(1)
