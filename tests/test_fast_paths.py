@@ -208,7 +208,7 @@ def test_compiled_modules_equal_the_seed_in_training():
     names = ["SimAM", "SRM"]
     pairs = [_pair(n) for n in names]
     refs, ours = _Side([p[0] for p in pairs]).train(), _Side([p[1] for p in pairs]).train()
-    compiled = torch.compile(ours, fullgraph=True)
+    compiled = torch.compile(ours, fullgraph=True, dynamic=False)  # compile_attention's default
     x = _inputs()["randn*3"] + 1.0
     w = torch.randn(x.shape, generator=torch.Generator().manual_seed(5))
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()

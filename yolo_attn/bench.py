@@ -136,7 +136,7 @@ def bench_modules(shapes, names, repeats: int, device: torch.device, compiled: b
                 fns = {"floor": _module_call(_Floor(), x, g), "seed": _module_call(seed, x, g),
                        "eager": _module_call(ours, x, g)}
                 if compiled:
-                    comp = torch.compile(ours)
+                    comp = torch.compile(ours, dynamic=False)  # as compile_attention: static graph per size
                     _check_compiled(name, ours, comp, x, train)
                     fns["compiled"] = _module_call(comp, x, g)
                 t = time_interleaved(fns, repeats, device, warmup=2 if compiled else 1)

@@ -45,7 +45,10 @@ def compile_attention(model, **compile_kwargs):
 
     Args:
         model: an ``nn.Module`` (e.g. a ``DetectionModel``) or an ultralytics ``YOLO`` object.
-        **compile_kwargs: passed to ``torch.compile`` (e.g. ``mode="max-autotune"``, ``dynamic=False``).
+        **compile_kwargs: passed to ``torch.compile`` (e.g. ``mode="max-autotune"``). ``dynamic`` defaults to
+            False: a new input size compiles a new static graph (up to dynamo's recompile limit, then eager), because
+            inductor 2.14 fails on EMA's training graph with symbolic sizes ("cannot determine truth value of
+            Relational") after automatic dynamic shapes kick in at the second size.
 
     Raises:
         ValueError: ``model`` holds no registered attention module (nothing would be compiled).
@@ -56,6 +59,7 @@ def compile_attention(model, **compile_kwargs):
             f"compile_attention: no attention module ({', '.join(sorted(ATTENTION_REGISTRY))}) in this "
             f"{type(model).__name__}; build it from an attention yaml, e.g. YOLO('yolov5s-simam.yaml')"
         )
+    compile_kwargs.setdefault("dynamic", False)  # one static graph per feature-map size (see the note above)
     for _, m in mods:
         m.compile(**compile_kwargs)
     return model
