@@ -4,22 +4,10 @@ import pytest
 import torch
 
 import seed_modules as seed
+from module_checks import assert_same_function, randomise
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM
 
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (4, 64, 1, 9), (2, 64, 20, 20)]
-
-
-def _randomise(module: torch.nn.Module) -> None:
-    """Give every parameter and BatchNorm/GroupNorm buffer non-default values, so a wrong mapping cannot pass."""
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        for name, b in module.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
-            elif name.endswith("running_var"):
-                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
 
 
 def _copy_seed_into_ours(ref: torch.nn.Module, ours: torch.nn.Module) -> None:
@@ -30,22 +18,9 @@ def _copy_seed_into_ours(ref: torch.nn.Module, ours: torch.nn.Module) -> None:
 
 
 def _assert_same(ref, ours, shape, train: bool):
-    _randomise(ref)
+    randomise(ref)
     _copy_seed_into_ours(ref, ours)
-    ref.train(train)
-    ours.train(train)
-    x = (torch.randn(shape) * 3).requires_grad_()
-    x2 = x.detach().clone().requires_grad_()
-    y_ref, y = ref(x), ours(x2)
-    assert y.shape == x.shape
-    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
-    # gradients too, so a training run sees the same function
-    w = torch.randn(shape)
-    (y_ref * w).sum().backward()
-    (y * w).sum().backward()
-    torch.testing.assert_close(x2.grad, x.grad, atol=1e-4, rtol=1e-4)  # backward sums in another order
-    for (n_ref, b_ref), (n, b) in zip(ref.named_buffers(), ours.named_buffers()):  # BatchNorm running stats
-        torch.testing.assert_close(b, b_ref, atol=1e-6, rtol=1e-5, msg=f"buffer {n} vs seed {n_ref}")
+    assert_same_function(ref, ours, shape, train)
 
 
 CASES = {
@@ -95,7 +70,7 @@ def test_simam_on_a_1x1_map_is_finite_where_the_seed_is_nan():
 
 def test_srm_on_a_1x1_map_and_a_training_batch_of_one():
     srm = SRM(8).train()
-    _randomise(srm)
+    randomise(srm)
     assert torch.isfinite(srm(torch.randn(2, 8, 1, 1))).all()  # seed: std of one value is NaN
     running = srm.bn.running_mean.clone()
     y = srm(torch.randn(1, 8, 4, 4))  # seed: "Expected more than 1 value per channel when training"

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from module_checks import assert_same_function, randomise
 from yolo_attn import CA, ECA, GAM, GC, NAM, SA, TripletAttention
 from yolo_attn.models.eca import eca_kernel_size
 
@@ -244,43 +245,15 @@ CASES = {
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (2, 64, 1, 9)]
 
 
-def _randomise(module: nn.Module) -> None:
-    """Non-default values for every parameter and norm buffer, so a wrong mapping or a zero init cannot pass."""
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        for name, b in module.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
-            elif name.endswith("running_var"):
-                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
-
-
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_same_function_as_official_code(case, shape, train):
     make_ref, make_ours = CASES[case]
     ref, ours = make_ref(shape[1]), make_ours(shape[1])
-    _randomise(ref)
+    randomise(ref)
     ours.load_state_dict(ref.state_dict(), strict=True)  # the official names load unchanged
-    ref.train(train)
-    ours.train(train)
-    x = (torch.randn(shape) * 3).requires_grad_()
-    x2 = x.detach().clone().requires_grad_()
-    y_ref, y = ref(x), ours(x2)
-    assert y.shape == x.shape
-    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
-    w = torch.randn(shape)
-    (y_ref * w).sum().backward()
-    (y * w).sum().backward()
-    torch.testing.assert_close(x2.grad, x.grad, atol=1e-4, rtol=1e-4)
-    for (n_ref, p_ref), (n, p) in zip(ref.named_parameters(), ours.named_parameters()):
-        assert n == n_ref
-        torch.testing.assert_close(p.grad, p_ref.grad, atol=1e-4, rtol=1e-4, msg=f"grad of {n}")
-    for (n_ref, b_ref), (n, b) in zip(ref.named_buffers(), ours.named_buffers()):  # BatchNorm running stats
-        torch.testing.assert_close(b, b_ref, atol=1e-6, rtol=1e-5, msg=f"buffer {n} vs official {n_ref}")
+    assert_same_function(ref, ours, shape, train, param_grads=True)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -299,7 +272,7 @@ def test_fresh_modules_have_the_official_initialisation(case):
 
 # ---------------------------------------------------------------------------------------------------- weights methods
 def _eval_random(module):
-    _randomise(module)
+    randomise(module)
     return module.eval()
 
 
@@ -328,7 +301,7 @@ def test_gc_starts_as_identity_and_its_weights_are_the_context_pooling():
     m = GC(64).eval()
     x = torch.randn(2, 64, 6, 5)
     torch.testing.assert_close(m(x), x)  # zero-initialised last conv, as official
-    _randomise(m)
+    randomise(m)
     wts = m.spatial_weights(x)
     assert wts.shape == (2, 1, 6, 5)
     torch.testing.assert_close(wts.sum((2, 3)), torch.ones(2, 1))

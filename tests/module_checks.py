@@ -1,0 +1,42 @@
+"""Shared checks for the reference-equivalence tests: a module and its reference compute the same function."""
+
+import torch
+import torch.nn as nn
+
+
+def randomise(module: nn.Module, seed: int = 1) -> None:
+    """Non-default values for every parameter and BatchNorm buffer, so a wrong mapping or a zero init cannot pass."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        for name, b in module.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
+            elif name.endswith("running_var"):
+                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
+
+
+def assert_same_function(ref: nn.Module, ours: nn.Module, shape, train: bool, param_grads: bool = False) -> None:
+    """Same output (1e-5), same input gradients (1e-4; backward sums in another order), same running statistics.
+
+    ``ours`` must already hold ``ref``'s parameters. ``param_grads`` also compares parameter gradients, pairwise in
+    registration order (for modules whose parameter names equal the reference's).
+    """
+    ref.train(train)
+    ours.train(train)
+    x = (torch.randn(shape) * 3).requires_grad_()
+    x2 = x.detach().clone().requires_grad_()
+    y_ref, y = ref(x), ours(x2)
+    assert y.shape == x.shape
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
+    w = torch.randn(shape)
+    (y_ref * w).sum().backward()
+    (y * w).sum().backward()
+    torch.testing.assert_close(x2.grad, x.grad, atol=1e-4, rtol=1e-4)
+    if param_grads:
+        for (n_ref, p_ref), (n, p) in zip(ref.named_parameters(), ours.named_parameters()):
+            assert n == n_ref
+            torch.testing.assert_close(p.grad, p_ref.grad, atol=1e-4, rtol=1e-4, msg=f"grad of {n}")
+    for (n_ref, b_ref), (n, b) in zip(ref.named_buffers(), ours.named_buffers()):  # BatchNorm running stats
+        torch.testing.assert_close(b, b_ref, atol=1e-6, rtol=1e-5, msg=f"buffer {n} vs reference {n_ref}")
