@@ -48,10 +48,28 @@ class EMA(nn.Module):
 
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-pixel weights in (0, 1) for each group, shape (B*G, 1, H, W)."""
+        if torch.is_grad_enabled() and not torch.compiler.is_compiling():
+            return self._logits_autograd(x).sigmoid()
         return self._logits(x).sigmoid()
 
+    def _logits_autograd(self, x: torch.Tensor) -> torch.Tensor:
+        """The seed's computation, for eager training: its backward beats the closed form's (whose inputs are read
+        by more ops, each adding a full-size gradient map)."""
+        b, c, h, w = x.shape
+        bg, cg = b * self.groups, c // self.groups
+        group_x = x.reshape(bg, cg, h, w)
+        x_h = group_x.mean(3, keepdim=True)
+        x_w = group_x.mean(2, keepdim=True).transpose(2, 3)
+        x_h, x_w = torch.split(self.conv1x1(torch.cat([x_h, x_w], dim=2)), [h, w], dim=2)
+        x1 = self.gn(group_x * x_h.sigmoid() * x_w.transpose(2, 3).sigmoid())
+        x2 = self.conv3x3(group_x)
+        x11 = self.softmax(x1.mean((2, 3)).unsqueeze(1))  # (BG, 1, C/G)
+        x21 = self.softmax(x2.mean((2, 3)).unsqueeze(1))
+        return (torch.matmul(x11, x2.reshape(bg, cg, -1)) + torch.matmul(x21, x1.reshape(bg, cg, -1))).view(bg, 1, h, w)
+
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The seed's ``matmul(x11, x12) + matmul(x21, x22)``, (B*G, 1, H, W), without forming ``x1`` or ``x2``.
+        """The seed's ``matmul(x11, x12) + matmul(x21, x22)``, (B*G, 1, H, W), without forming ``x1`` or ``x2``
+        (inference and torch.compile).
 
         The seed builds two (B*G, C/G, H, W) maps, ``x1 = gn(group_x * sig(h) * sig(w))`` and
         ``x2 = conv3x3(group_x)``, and uses each only through its spatial mean and a channel-weighted sum. Both have
@@ -72,7 +90,10 @@ class EMA(nn.Module):
         bg, cg = b * self.groups, c // self.groups
         group_x = x.reshape(bg, cg, h, w)
         x_h = group_x.mean(3, keepdim=True)  # (BG, C/G, H, 1)
-        x_w = torch.matmul(group_x.new_full((1, h), 1.0 / h), group_x).transpose(2, 3)  # (BG, C/G, W, 1), a 2x faster mean(2)
+        if torch.is_grad_enabled():  # mean's backward is a broadcast; the product's is a full-size outer product
+            x_w = group_x.mean(2, keepdim=True).transpose(2, 3)  # (BG, C/G, W, 1)
+        else:  # inference: as a (1, H) @ (H, W) product, 2x faster than mean(2) on CPU
+            x_w = torch.matmul(group_x.new_full((1, h), 1.0 / h), group_x).transpose(2, 3)
         a_h, a_w = torch.split(self.conv1x1(torch.cat([x_h, x_w], dim=2)), [h, w], dim=2)
         t = group_x * a_h.sigmoid()
         t = t * a_w.transpose(2, 3).sigmoid() if torch.is_grad_enabled() else t.mul_(a_w.transpose(2, 3).sigmoid())
@@ -89,7 +110,9 @@ class EMA(nn.Module):
         x11 = torch.softmax(beta, -1)  # (C/G,)
         k3, b3 = self.conv3x3.weight, self.conv3x3.bias
         k1 = torch.einsum("c,cdij->dij", x11, k3)
-        if torch.compiler.is_compiling():  # inductor would copy the whole plane for each in-place tap add
+        if torch.is_grad_enabled() or torch.compiler.is_compiling():
+            # autograd (each sliced tap's backward is a zero-filled copy of all nine planes) and inductor (a plane
+            # copy per in-place tap add) are both faster with the plain conv
             term1 = torch.nn.functional.conv2d(group_x, k1.unsqueeze(0), padding=1) + (x11 * b3).sum()
         else:
             term1 = _conv3x3_single_output(group_x, k1) + (x11 * b3).sum()
@@ -112,11 +135,12 @@ class EMA(nn.Module):
         # tap i (j) reads input row (column) y + i - 1: tap 0 never sees the last row, tap 2 never the first
         row_out = torch.stack((rows[..., h - 1], zero, rows[..., 0]), -1)  # (BG, C/G, 3)
         col_out = torch.stack((cols[..., w - 1], zero, cols[..., 0]), -1)
-        px = lambda i, j: group_x[..., i, j].float()  # noqa: E731  (one input pixel per map)
+        # the four corner pixels in one strided slice (under autograd each separate pick costs a full-size zero map)
+        cs = group_x[:, :, ::max(h - 1, 1), ::max(w - 1, 1)].float()  # (BG, C/G, 1 or 2, 1 or 2)
         corner = torch.stack((
-            torch.stack((px(h - 1, w - 1), zero, px(h - 1, 0)), -1),
+            torch.stack((cs[..., -1, -1], zero, cs[..., -1, 0]), -1),
             torch.zeros_like(row_out),
-            torch.stack((px(0, w - 1), zero, px(0, 0)), -1),
+            torch.stack((cs[..., 0, -1], zero, cs[..., 0, 0]), -1),
         ), -2)  # (BG, C/G, 3, 3): input pixels dropped by both the row and the column of a tap
         window_sums = total[..., None, None] - row_out[..., :, None] - col_out[..., None, :] + corner
         k3, b3 = self.conv3x3.weight.float(), self.conv3x3.bias.float()
