@@ -222,3 +222,17 @@ def test_compiled_modules_equal_the_seed_in_training():
     torch.testing.assert_close(our_srm.cfc.grad, ref_srm.cfc.weight.grad.view(-1, 2), atol=1e-3, rtol=1e-4)
     torch.testing.assert_close(our_srm.bn.running_var, ref_srm.bn.running_var, atol=1e-6, rtol=1e-5)
     assert yolo_attn.compile_attention is compile_attention
+
+
+def test_ema_closed_form_has_the_seed_forms_gradients():
+    """EMA's closed form (inference, torch.compile) is differentiable to the same gradients as the seed's form."""
+    _, m = _pair("EMA")
+    x = _inputs()["odd 3x5x7"] + 0.5
+    w = torch.randn(x.shape[0] * 8, 1, *x.shape[2:], generator=torch.Generator().manual_seed(2))
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    la, lb = m._logits_autograd(xa), m._logits(xb)
+    torch.testing.assert_close(lb, la, atol=1e-5, rtol=1e-5)
+    ga = torch.autograd.grad((la * w).sum(), [xa, *m.parameters()])
+    gb = torch.autograd.grad((lb * w).sum(), [xb, *m.parameters()], allow_unused=True)
+    for k, (a, b) in enumerate(zip(ga, gb)):
+        torch.testing.assert_close(b if b is not None else torch.zeros_like(a), a, atol=1e-4, rtol=1e-4, msg=f"grad {k}")
