@@ -31,6 +31,8 @@ def parse_args(argv=None):
     p.add_argument("--name", default=None, help="run name (default: the config name)")
     p.add_argument("--seed", type=int, nargs="+", default=[0], help="one run per seed, e.g. --seed 0 1 2")
     p.add_argument("--resume", nargs="?", const=True, default=False, help="resume the newest last.pt in --project, or a given last.pt")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
     return p.parse_known_args(argv)
 
@@ -42,7 +44,8 @@ def main(argv=None):
     runs = train(
         args.cfg, args.data, weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz,
         device=args.device, workers=args.workers, project=args.project, name=args.name, seeds=args.seed,
-        resume=args.resume, exist_ok=args.exist_ok, scale=args.scale, **pass_through(extra),
+        resume=args.resume, exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile,
+        **pass_through(extra),
     )
     for r in runs:
         print(f"run saved to {r}")

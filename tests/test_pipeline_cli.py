@@ -132,3 +132,24 @@ def test_run_names_for_config_lists_and_seeds(tmp_path, monkeypatch):
     calls.clear()
     t.train("yolov5n-se.yaml", str(data), name="exp", project=str(tmp_path / "r"))
     assert [kw["name"] for _, kw in calls] == ["exp"]
+
+
+def test_compile_flag_registers_the_compile_callback_on_the_trainer(tmp_path, monkeypatch):
+    """--compile reaches ultralytics as the callback that compiles the trainer's own model; without it, nothing."""
+    from ultralytics.engine.model import Model
+
+    from yolo_attn.compile import compile_attention_callback
+    from yolo_attn.data.synthetic import make_dataset
+
+    data = make_dataset(tmp_path / "data", n_train=2, n_val=1, imgsz=64)
+    seen = []
+
+    def fake_train(self, **kwargs):  # record instead of training
+        seen.append(compile_attention_callback in self.callbacks["on_pretrain_routine_end"])
+        self.trainer = type("T", (), {"save_dir": tmp_path / "r" / kwargs["name"]})()
+
+    monkeypatch.setattr(Model, "train", fake_train)
+    main = _script("train_attn.py").main
+    main(["--cfg", "yolov5n-simam.yaml", "--data", str(data), "--project", str(tmp_path / "r"), "--compile"])
+    main(["--cfg", "yolov5n-simam.yaml", "--data", str(data), "--project", str(tmp_path / "r"), "--name", "plain"])
+    assert seen == [True, False]

@@ -74,15 +74,26 @@ def latest_last(project: str) -> str:
     return max(found, key=os.path.getmtime)
 
 
-def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None, **kwargs):
+def _with_compile(model, compile_modules: bool):
+    """Register the callback that ``torch.compile``s the attention modules of the trainer's own model (opt-in)."""
+    if compile_modules:
+        from yolo_attn.compile import compile_attention_callback
+
+        model.add_callback("on_pretrain_routine_end", compile_attention_callback)
+    return model
+
+
+def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
+              compile_modules: bool = False, **kwargs):
     """Train one model yaml with ultralytics' ``DetectionTrainer``; return its run folder (``Path``).
 
     ``weights``: checkpoint whose matching layers (same name and shape) start the model; ultralytics prints
-    "Transferred N/M items". Other ``kwargs`` are ultralytics train settings (epochs, imgsz, batch, seed, ...).
+    "Transferred N/M items". ``compile_modules``: ``torch.compile`` the attention modules once the trainer has
+    built its model (``--compile``). Other ``kwargs`` are ultralytics train settings (epochs, imgsz, batch, seed, ...).
     """
     from ultralytics import YOLO
 
-    model = YOLO(cfg)
+    model = _with_compile(YOLO(cfg), compile_modules)
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer transfers matching layers and logs how many
     model.train(data=data, project=project, name=name, trainer=AttnDetectionTrainer, **kwargs)
@@ -105,6 +116,7 @@ def train(
     resume: bool | str = False,
     exist_ok: bool = False,
     scale: str = "n",
+    compile_modules: bool = False,
     **overrides,
 ) -> list[Path]:
     """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
@@ -113,6 +125,7 @@ def train(
     given (plus the config stem when several configs share a ``name``); ``project/name`` is used exactly, and an
     existing folder is never overwritten unless ``exist_ok`` (ultralytics increments the name instead).
     ``resume``: True for the newest ``last.pt`` under ``project``, or a path to one.
+    ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
     """
     from ultralytics import YOLO
 
@@ -127,7 +140,7 @@ def train(
                 f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
                 f"To train further, start a new run from it: --weights {last}"
             )
-        model = YOLO(last)
+        model = _with_compile(YOLO(last), compile_modules)
         extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
         model.train(resume=True, trainer=AttnDetectionTrainer, **extra)
         return [Path(model.trainer.save_dir)]
@@ -153,7 +166,8 @@ def train(
             runs.append(
                 train_one(
                     c, data, project=project, name=run_name, weights=weights, epochs=epochs, batch=batch, imgsz=imgsz,
-                    device=device, workers=workers, seed=seed, exist_ok=exist_ok, **overrides,
+                    device=device, workers=workers, seed=seed, exist_ok=exist_ok, compile_modules=compile_modules,
+                    **overrides,
                 )
             )
     return runs
