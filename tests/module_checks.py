@@ -17,20 +17,28 @@ def randomise(module: nn.Module, seed: int = 1) -> None:
                 b.copy_(torch.rand(b.shape, generator=g) + 0.5)
 
 
-def assert_same_function(ref: nn.Module, ours: nn.Module, shape, train: bool, param_grads: bool = False) -> None:
+# CUDA runs the same checks where a GPU is present (CI has none: there the list is just "cpu", nothing is skipped).
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def assert_same_function(ref: nn.Module, ours: nn.Module, shape, train: bool, param_grads: bool = False,
+                         device: str = "cpu") -> None:
     """Same output (1e-5), same input gradients (1e-4; backward sums in another order), same running statistics.
 
     ``ours`` must already hold ``ref``'s parameters. ``param_grads`` also compares parameter gradients, pairwise in
-    registration order (for modules whose parameter names equal the reference's).
+    registration order (for modules whose parameter names equal the reference's). On ``cuda``, TF32 is switched off
+    for the comparison: with it, the same convolution on differently ordered inputs differs by ~1e-3.
     """
-    ref.train(train)
-    ours.train(train)
-    x = (torch.randn(shape) * 3).requires_grad_()
+    if device == "cuda":
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    ref.to(device).train(train)
+    ours.to(device).train(train)
+    x = (torch.randn(shape) * 3).to(device).requires_grad_()
     x2 = x.detach().clone().requires_grad_()
     y_ref, y = ref(x), ours(x2)
-    assert y.shape == x.shape
+    assert y.shape == x.shape and y.device == x.device
     torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
-    w = torch.randn(shape)
+    w = torch.randn(shape).to(device)
     (y_ref * w).sum().backward()
     (y * w).sum().backward()
     torch.testing.assert_close(x2.grad, x.grad, atol=1e-4, rtol=1e-4)

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import seed_modules as seed
+from module_checks import DEVICES
 import yolo_attn
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM, compile_attention
 from yolo_attn.compile import attention_modules, compile_attention_callback, is_compiled
@@ -70,13 +71,18 @@ MODES = {
 }
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("name", list(SEEDS))
-def test_inference_paths_equal_the_seed(name, mode):
+def test_inference_paths_equal_the_seed(name, mode, device):
     ref, ours = _pair(name)
+    if device == "cuda":
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # see module_checks
+    ref.to(device), ours.to(device)
     for train in (False, True):  # eval, and train-mode statistics (SRM's BatchNorm) without autograd
         ref.train(train), ours.train(train)
         for case, x in _inputs().items():
+            x = x.to(device)
             with torch.no_grad():
                 expected = ref(x.clone())
             x_in = x.clone()
@@ -144,6 +150,26 @@ def test_srm_style_stats_equal_var_mean():
         torch.testing.assert_close(mean, mean_ref, atol=1e-5, rtol=1e-6)
         torch.testing.assert_close(std, var_ref.sqrt(), atol=2e-3 if flat.std() == 0 else 1e-5, rtol=1e-4)
         assert torch.isfinite(std).all()
+
+
+def test_srm_trace_keeps_large_mean_inputs_exact():
+    """A trace (TorchScript, ONNX export) must not freeze the streaming-variance shortcut taken on its example input."""
+    import warnings
+
+    g = torch.Generator().manual_seed(0)
+    srm = SRM(8).eval()
+    with torch.no_grad():
+        srm.cfc[:, 1].copy_(torch.randn(8, generator=g))  # weight on the std only: the mean (1e3) would saturate
+        srm.bn.running_var.fill_(1e-4)  # std ~ 1e-2 -> BatchNorm output ~ 1: the std decides the weights
+        example = torch.randn(1, 8, 16, 16, generator=g)  # mean ~ 0: eager takes the streaming shortcut here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the 1x1-map branch on the spatial size is a TracerWarning
+            traced = torch.jit.trace(srm, example)
+        hard = torch.randn(1, 8, 16, 16, generator=g) * 1e-2 + 1e3  # mean^2 / var = 1e10: the shortcut loses all digits
+        torch.testing.assert_close(traced(hard), srm(hard), atol=1e-5, rtol=1e-5)
+        var, _ = torch.var_mean(hard.flatten(2), -1, correction=1)
+        z = (hard.mean((2, 3)) * srm.cfc[:, 0] + var.sqrt() * srm.cfc[:, 1] - srm.bn.running_mean) / (1e-4 + srm.bn.eps) ** 0.5
+        torch.testing.assert_close(traced(hard), hard * torch.sigmoid(z)[..., None, None], atol=1e-4, rtol=1e-5)
 
 
 @pytest.mark.parametrize("hw", [(9, 7), (1, 5), (4, 1), (1, 1), (2, 2)])

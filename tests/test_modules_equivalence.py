@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import seed_modules as seed
-from module_checks import assert_same_function, randomise
+from module_checks import DEVICES, assert_same_function, randomise
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM
 
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (4, 64, 1, 9), (2, 64, 20, 20)]
@@ -17,10 +17,10 @@ def _copy_seed_into_ours(ref: torch.nn.Module, ours: torch.nn.Module) -> None:
     ours.load_state_dict(state, strict=True)
 
 
-def _assert_same(ref, ours, shape, train: bool):
+def _assert_same(ref, ours, shape, train: bool, device: str = "cpu"):
     randomise(ref)
     _copy_seed_into_ours(ref, ours)
-    assert_same_function(ref, ours, shape, train)
+    assert_same_function(ref, ours, shape, train, device=device)
 
 
 CASES = {
@@ -37,14 +37,15 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_same_function_as_seed(case, shape, train):
+def test_same_function_as_seed(case, shape, train, device):
     make_ref, make_ours = CASES[case]
     if case.startswith("SimAM") and shape[2] * shape[3] == 1:
         pytest.fail("1x1 maps are not in SHAPES: the seed divides by zero there")
-    _assert_same(make_ref(shape[1]), make_ours(shape[1]), shape, train)
+    _assert_same(make_ref(shape[1]), make_ours(shape[1]), shape, train, device)
 
 
 def test_default_arguments_match_the_papers():

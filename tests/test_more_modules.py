@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from module_checks import assert_same_function, randomise
+from module_checks import DEVICES, assert_same_function, randomise
 from yolo_attn import CA, ECA, GAM, GC, NAM, SA, TripletAttention
 from yolo_attn.models.eca import eca_kernel_size
 
@@ -245,15 +245,16 @@ CASES = {
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (2, 64, 1, 9)]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_same_function_as_official_code(case, shape, train):
+def test_same_function_as_official_code(case, shape, train, device):
     make_ref, make_ours = CASES[case]
     ref, ours = make_ref(shape[1]), make_ours(shape[1])
     randomise(ref)
     ours.load_state_dict(ref.state_dict(), strict=True)  # the official names load unchanged
-    assert_same_function(ref, ours, shape, train, param_grads=True)
+    assert_same_function(ref, ours, shape, train, param_grads=True, device=device)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

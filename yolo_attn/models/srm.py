@@ -21,9 +21,10 @@ def style_stats(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     ``flat`` and allocate nothing of its size: several times faster than ``torch.var_mean``'s Welford kernel.
     ``var = (sum(x^2) - N mean^2) / (N - 1)`` loses ``~1e-7 * (1 + mean^2 / var)`` relative accuracy to
     cancellation, so rows whose mean outweighs their spread (``mean^2 > var``) go back to ``torch.var_mean``; typical
-    feature maps (|mean| below the std) never do. CUDA and torch.compile use ``var_mean`` (fast there).
+    feature maps (|mean| below the std) never do. CUDA and torch.compile use ``var_mean`` (fast there), and so does
+    tracing (TorchScript and ONNX export): a trace would freeze the data-dependent choice for every later input.
     """
-    if flat.is_cuda or torch.compiler.is_compiling():
+    if flat.is_cuda or torch.compiler.is_compiling() or torch.jit.is_tracing():
         var, mean = torch.var_mean(flat, -1, correction=1)
         return mean, var.sqrt()
     n = flat.shape[-1]
