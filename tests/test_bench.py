@@ -27,20 +27,22 @@ def test_quick_benchmark_runs_every_section_and_writes_its_files(tmp_path):
         assert float(r["eager/seed"]) == pytest.approx(float(r["eager_ms"]) / float(r["seed_ms"]), rel=1e-4)
         assert float(r["eager/floor"]) == pytest.approx(float(r["eager_ms"]) / float(r["floor_ms"]), rel=1e-4)
         assert "compiled_ms" not in r
-    # b: plain + 2 configs, ultralytics' counters: SE adds 2 C^2/16 weights at layer 9 (C = 256 for yolov5n)
+    # b: plain, its control copy + 2 configs, ultralytics' counters: SE adds 2 C^2/16 weights at layer 9 (C = 256)
     models = {r["name"]: r for r in by_section["model"]}
-    assert set(models) == {"plain", "SE", "EMA"}
+    assert set(models) == {"plain", "plain-copy", "SE", "EMA"}
+    assert models["plain-copy"]["params"] == models["plain"]["params"] and models["plain-copy"]["cfg"] == "yolov5n.yaml"
     assert float(models["plain"]["latency/plain"]) == 1.0
     assert int(models["SE"]["params"]) - int(models["plain"]["params"]) == 2 * 256 * 256 // 16
     assert float(models["plain"]["gflops"]) > 0 and models["EMA"]["cfg"] == "yolov5n-ema.yaml"
     # c: a training step per config, with a peak-memory figure
     train = {r["name"]: r for r in by_section["train"]}
-    assert set(train) == {"plain", "SE", "EMA"}
+    assert set(train) == {"plain", "plain-copy", "SE", "EMA"}
     assert all(float(r["step_ms"]) > 0 and float(r["peak_mem_mb"]) > 0 for r in train.values())
 
     md = (tmp_path / "BENCHMARKS.md").read_text()
     for text in ("# Benchmarks", "python -m yolo_attn.bench --quick", "load average", "torch threads",
-                 "## a. Modules alone", "## b. Whole model", "## c. One training step", "yolov5n-se.yaml"):
+                 "## a. Modules alone", "## b. Whole model", "## c. One training step", "yolov5n-se.yaml",
+                 "yolov5n.yaml (control: 2nd instance)"):
         assert text in md, text
     assert "old table" not in md and md.rstrip().endswith("Hand-written closing note.")  # notes survive a rerun
 
@@ -49,7 +51,7 @@ def test_timings_are_interleaved_round_robin():
     calls = []
     fns = {k: (lambda k=k: calls.append(k)) for k in "ABC"}
     medians = bench.time_interleaved(fns, repeats=3, device=torch.device("cpu"), warmup=1)
-    assert calls == list("ABC") + list("ABC") * 3  # warm-up, then one call of each per round
+    assert calls == list("ABC") + list("ABC") + list("BCA") + list("CAB")  # warm-up, then rounds in rotated order
     assert set(medians) == set("ABC") and all(v >= 0 for v in medians.values())
 
 
