@@ -212,6 +212,18 @@ def test_compile_attention_compiles_each_module_in_place_and_keeps_state_and_pic
     assert is_compiled(Trainer.model[1]) and not is_compiled(Trainer.model[1].channelattention)
 
 
+
+def test_compile_attention_exclude_leaves_the_named_modules_eager():
+    model = torch.nn.Sequential(SE(C, 16), EMA(C, 8), SimAM(C))
+    compile_attention(model, exclude=("EMA",))
+    assert is_compiled(model[0]) and not is_compiled(model[1]) and is_compiled(model[2])
+    compile_attention(ema_only := torch.nn.Sequential(EMA(C, 8), SE(C, 16)), exclude="SE")  # one name as a string
+    assert is_compiled(ema_only[0]) and not is_compiled(ema_only[1])
+    with pytest.raises(ValueError, match=r"exclude=\['Ema'\] names no registered.*registered: .*EMA"):
+        compile_attention(torch.nn.Sequential(EMA(C, 8)), exclude=["Ema"])
+    with pytest.raises(ValueError, match=r"no attention module .*left after exclude=\['EMA'\]"):
+        compile_attention(torch.nn.Sequential(EMA(C, 8)), exclude=["EMA"])
+
 class _Side(torch.nn.Module):
     """Modules side by side on one input, so one compiled graph covers all of them."""
 

@@ -40,23 +40,32 @@ def attention_modules(model) -> list[tuple[str, nn.Module]]:
     return found
 
 
-def compile_attention(model, **compile_kwargs):
+def compile_attention(model, exclude=(), **compile_kwargs):
     """Compile every attention module of ``model`` in place with ``torch.compile`` and return ``model``.
 
     Args:
         model: an ``nn.Module`` (e.g. a ``DetectionModel``) or an ultralytics ``YOLO`` object.
+        exclude: registered names to leave eager, e.g. ``("EMA",)``: on CPU inductor's EMA is slower than the eager
+            one (docs/BENCHMARKS.md).
         **compile_kwargs: passed to ``torch.compile`` (e.g. ``mode="max-autotune"``). ``dynamic`` defaults to
             False: a new input size compiles a new static graph (up to dynamo's recompile limit, then eager), because
             inductor 2.14 fails on EMA's training graph with symbolic sizes ("cannot determine truth value of
             Relational") after automatic dynamic shapes kick in at the second size.
 
     Raises:
-        ValueError: ``model`` holds no registered attention module (nothing would be compiled).
+        ValueError: ``exclude`` names an unregistered module, or nothing is left to compile.
     """
-    mods = attention_modules(model)
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    unknown = [n for n in exclude if n not in ATTENTION_REGISTRY]
+    if unknown:
+        raise ValueError(f"compile_attention: exclude={unknown} names no registered attention module; "
+                         f"registered: {', '.join(sorted(ATTENTION_REGISTRY))}")
+    skip = tuple(ATTENTION_REGISTRY[n] for n in exclude)
+    mods = [(name, m) for name, m in attention_modules(model) if not (skip and type(m) in skip)]
     if not mods:
         raise ValueError(
-            f"compile_attention: no attention module ({', '.join(sorted(ATTENTION_REGISTRY))}) in this "
+            f"compile_attention: no attention module ({', '.join(sorted(ATTENTION_REGISTRY))}) "
+            f"{'left after exclude=' + str(list(exclude)) + ' ' if exclude else ''}in this "
             f"{type(model).__name__}; build it from an attention yaml, e.g. YOLO('yolov5s-simam.yaml')"
         )
     compile_kwargs.setdefault("dynamic", False)  # one static graph per feature-map size (see the note above)
