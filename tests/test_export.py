@@ -47,7 +47,7 @@ def test_every_registered_module_has_a_shipped_config():
     for cfg in shipped_configs():
         used |= set(re.findall(r"^\s*- \[.*?,\s*\d+,\s*(\w+),", (CONFIG_DIR / cfg).read_text(), re.M))
     assert set(package_modules()) <= used, f"no shipped config uses {sorted(set(package_modules()) - used)}"
-    assert {"SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC"} <= used
+    assert {"SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM"} <= used
 
 
 @pytest.mark.parametrize("cfg", shipped_configs())

@@ -1,4 +1,4 @@
-"""ECA, CA, GAM, SA, NAM and TripletAttention compute their authors' function: same parameters -> same output.
+"""ECA, CA, GAM, SA, NAM, TripletAttention, GC and BAM compute their authors' function: same parameters -> same output.
 
 The reference classes below restate the official forward passes operation by operation, with the official parameter
 names and initialisation, so the official state dicts load into both (sources and commits in each docstring). They
@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from module_checks import DEVICES, assert_same_function, randomise
-from yolo_attn import CA, ECA, GAM, GC, NAM, SA, TripletAttention
+from yolo_attn import BAM, CA, ECA, GAM, GC, NAM, SA, TripletAttention
 from yolo_attn.models.eca import eca_kernel_size
 
 
@@ -225,6 +225,72 @@ class RefContextBlock(nn.Module):
         return out
 
 
+class RefFlatten(nn.Module):
+    def forward(self, x):
+        return x.view(x.size(0), -1)
+
+
+class RefBAMChannelGate(nn.Module):
+    """Jongchan/attention-module MODELS/bam.py ``ChannelGate`` (commit 459efa5). ``global_pool=True`` swaps the
+    official ``avg_pool2d(x, H, stride=H)`` (the global average on square maps only) for the global average, as
+    yolo_attn's BAM does on every shape."""
+
+    def __init__(self, gate_channel, reduction_ratio=16, num_layers=1, global_pool=False):
+        super().__init__()
+        self.global_pool = global_pool
+        self.gate_c = nn.Sequential()
+        self.gate_c.add_module('flatten', RefFlatten())
+        gate_channels = [gate_channel]
+        gate_channels += [gate_channel // reduction_ratio] * num_layers
+        gate_channels += [gate_channel]
+        for i in range(len(gate_channels) - 2):
+            self.gate_c.add_module('gate_c_fc_%d' % i, nn.Linear(gate_channels[i], gate_channels[i + 1]))
+            self.gate_c.add_module('gate_c_bn_%d' % (i + 1), nn.BatchNorm1d(gate_channels[i + 1]))
+            self.gate_c.add_module('gate_c_relu_%d' % (i + 1), nn.ReLU())
+        self.gate_c.add_module('gate_c_fc_final', nn.Linear(gate_channels[-2], gate_channels[-1]))
+
+    def forward(self, in_tensor):
+        if self.global_pool:
+            avg_pool = F.adaptive_avg_pool2d(in_tensor, 1)
+        else:
+            avg_pool = F.avg_pool2d(in_tensor, in_tensor.size(2), stride=in_tensor.size(2))
+        return self.gate_c(avg_pool).unsqueeze(2).unsqueeze(3).expand_as(in_tensor)
+
+
+class RefBAMSpatialGate(nn.Module):
+    """Jongchan/attention-module MODELS/bam.py ``SpatialGate`` (commit 459efa5)."""
+
+    def __init__(self, gate_channel, reduction_ratio=16, dilation_conv_num=2, dilation_val=4):
+        super().__init__()
+        self.gate_s = nn.Sequential()
+        self.gate_s.add_module('gate_s_conv_reduce0', nn.Conv2d(gate_channel, gate_channel // reduction_ratio, kernel_size=1))
+        self.gate_s.add_module('gate_s_bn_reduce0', nn.BatchNorm2d(gate_channel // reduction_ratio))
+        self.gate_s.add_module('gate_s_relu_reduce0', nn.ReLU())
+        for i in range(dilation_conv_num):
+            self.gate_s.add_module('gate_s_conv_di_%d' % i, nn.Conv2d(gate_channel // reduction_ratio, gate_channel // reduction_ratio,
+                                                                      kernel_size=3, padding=dilation_val, dilation=dilation_val))
+            self.gate_s.add_module('gate_s_bn_di_%d' % i, nn.BatchNorm2d(gate_channel // reduction_ratio))
+            self.gate_s.add_module('gate_s_relu_di_%d' % i, nn.ReLU())
+        self.gate_s.add_module('gate_s_conv_final', nn.Conv2d(gate_channel // reduction_ratio, 1, kernel_size=1))
+
+    def forward(self, in_tensor):
+        return self.gate_s(in_tensor).expand_as(in_tensor)
+
+
+class RefBAM(nn.Module):
+    """Jongchan/attention-module MODELS/bam.py ``BAM`` (commit 459efa5); ``reduction_ratio`` and ``dilation_val``
+    passed through (the official class fixes them at 16 and 4)."""
+
+    def __init__(self, gate_channel, reduction_ratio=16, dilation_val=4, global_pool=False):
+        super().__init__()
+        self.channel_att = RefBAMChannelGate(gate_channel, reduction_ratio, global_pool=global_pool)
+        self.spatial_att = RefBAMSpatialGate(gate_channel, reduction_ratio, dilation_val=dilation_val)
+
+    def forward(self, in_tensor):
+        att = 1 + torch.sigmoid(self.channel_att(in_tensor) * self.spatial_att(in_tensor))
+        return att * in_tensor
+
+
 # ---------------------------------------------------------------------------------------------------- equivalence
 CASES = {
     "ECA-k3": (lambda c: RefECA(c, 3), lambda c: ECA(c, 3)),
@@ -241,6 +307,8 @@ CASES = {
     "GC-r4-avg-mul-add": (lambda c: RefContextBlock(c, 1 / 4, "avg", ("channel_add", "channel_mul")),
                           lambda c: GC(c, 4, "avg", ["channel_add", "channel_mul"])),
     "GC-r8-att-mul": (lambda c: RefContextBlock(c, 1 / 8, "att", ("channel_mul",)), lambda c: GC(c, 8, "att", ["channel_mul"])),
+    "BAM-r16-d4": (lambda c: RefBAM(c, global_pool=True), lambda c: BAM(c)),
+    "BAM-r4-d2": (lambda c: RefBAM(c, 4, 2, global_pool=True), lambda c: BAM(c, 4, 2)),
 }
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (2, 64, 1, 9)]
 
@@ -362,9 +430,11 @@ def test_defaults_match_the_official_code():
         (lambda: TripletAttention(64, "yes"), "True or False"),
         (lambda: GC(64, 16, "max"), "'att' or 'avg'"),
         (lambda: GC(64, 16, "att", ["channel_sum"]), r"write e.g. \[channel_add\]"),
+        (lambda: BAM(64, 128), "reduction 128 is larger than the 64 input channels"),
+        (lambda: BAM(64, 16, 0), "BAM dilation must be a positive integer"),
     ],
     ids=["ECA-even", "ECA-zero", "CA-big-r", "GAM-r0", "SA-groups", "SA-float", "NAM-c0", "Triplet-flag", "GC-pool",
-         "GC-fusion"],
+         "GC-fusion", "BAM-big-r", "BAM-dilation"],
 )
 def test_bad_arguments_raise_clear_errors(build, message):
     with pytest.raises(ValueError, match=message):
@@ -378,6 +448,37 @@ def test_bad_yaml_argument_names_the_layer():
     with pytest.raises(ValueError, match=r"my-sa.yaml: layer 1 .*48 input channels.*write groups 8"):
         parse_model(d, 3, verbose=False)
 
+
+
+def test_bam_equals_the_unmodified_official_code_on_square_maps_and_departs_only_where_it_breaks():
+    ref = RefBAM(64)  # the official avg_pool2d(x, H, stride=H)
+    randomise(ref)
+    ours = BAM(64)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    ref.eval(), ours.eval()
+    with torch.no_grad():
+        x = torch.randn(2, 64, 8, 8)
+        torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+        x = torch.randn(2, 64, 5, 9)  # rectangular: the official pool averages only the left 5x5 block
+        assert (ours(x) - ref(x)).abs().max() > 1e-3
+        with pytest.raises(RuntimeError):  # H = 1: the official pool keeps W columns and the Linear breaks
+            ref(torch.randn(2, 64, 1, 9))
+        assert ours(torch.randn(2, 64, 1, 9)).shape == (2, 64, 1, 9)
+    ours.train(), ref.train()
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        ref(torch.randn(1, 64, 8, 8))  # official BatchNorm1d on a training batch of one
+    before = ours.channel_att.gate_c.gate_c_bn_1.running_mean.clone()
+    y = ours(x1 := torch.randn(1, 64, 8, 8))  # ours: the running statistics, left unchanged
+    assert y.shape == x1.shape and torch.isfinite(y).all()
+    torch.testing.assert_close(ours.channel_att.gate_c.gate_c_bn_1.running_mean, before)
+
+
+def test_bam_spatial_weights_are_its_attention_map():
+    m = _eval_random(BAM(64, 8))
+    x = torch.randn(2, 64, 6, 5)
+    wts = m.spatial_weights(x)
+    assert wts.shape == x.shape and ((wts > 0) & (wts < 1)).all()
+    torch.testing.assert_close(m(x), x * (1 + wts))
 
 # ---------------------------------------------------------------------------------------------------- module table
 TABLE = Path(__file__).resolve().parents[1] / "docs" / "MODULES.md"

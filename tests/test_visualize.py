@@ -13,7 +13,7 @@ import yaml
 
 import yolo_attn
 from conftest import subprocess_env
-from yolo_attn import CA, CBAM, ECA, EMA, GAM, GC, NAM, SA, SE, SRM, SimAM, TripletAttention
+from yolo_attn import BAM, CA, CBAM, ECA, EMA, GAM, GC, NAM, SA, SE, SRM, SimAM, TripletAttention
 from yolo_attn.visualize import attention_parts, collect_attention, image_files, load_image, visualize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,17 +120,17 @@ def test_cli_writes_a_png_per_layer_and_the_hooked_weights(trained, tmp_path):
 def _all_modules():
     return [
         SE(16, 4), CBAM(16, 4), SimAM(), SRM(16), EMA(16, 4), ECA(16), CA(16, 4), GAM(16, 4), SA(16, 2), NAM(16),
-        TripletAttention(16), GC(16, 4),
+        TripletAttention(16), GC(16, 4), BAM(16, 4),
     ]
 EXPECTED_KINDS = [
     ("SE", "channel"), ("CBAM.channelattention", "channel"), ("CBAM.spatialattention", "spatial"),
     ("SimAM", "spatial"), ("SRM", "channel"), ("EMA", "spatial"), ("ECA", "channel"), ("CA", "spatial"),
     ("CA", "rows"), ("CA", "columns"),
     ("GAM", "channel"), ("GAM", "spatial"), ("SA", "channel"), ("SA", "spatial"), ("NAM", "channel"),
-    ("TripletAttention", "spatial"), ("GC", "spatial"),
+    ("TripletAttention", "spatial"), ("GC", "spatial"), ("BAM", "spatial"),
 ]
 MULTIPLICATIVE = {"SE", "CBAM.channelattention", "CBAM.spatialattention", "SimAM", "SRM", "EMA", "ECA", "CA", "NAM",
-                  "TripletAttention"}  # out = in * weights in one step (GAM and SA take two steps / shuffle; GC adds)
+                  "TripletAttention"}  # out = in * weights in one step (GAM and SA take two steps / shuffle; GC adds; BAM: x * (1 + w))
 
 
 def test_every_module_type_gives_its_maps_and_they_match_hooks():
@@ -147,7 +147,7 @@ def test_every_module_type_gives_its_maps_and_they_match_hooks():
     for h in hooks:
         h.remove()
     assert [(m.module, m.kind) for m in maps] == EXPECTED_KINDS
-    assert [m.layer for m in maps] == [0, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 8, 8, 9, 10, 11]
+    assert [m.layer for m in maps] == [0, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 8, 8, 9, 10, 11, 12]
     part_index = {name: k for k, (_, name, _) in enumerate(parts)}
     for m in maps:
         n_channels = 8 if m.module == "SA" else 16

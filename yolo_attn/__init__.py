@@ -7,7 +7,7 @@
 __version__ = "0.1.0"
 
 from yolo_attn.registry import ATTENTION_REGISTRY, get_attention, register_attention  # noqa: E402
-from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM, ECA, CA, GAM, SA, NAM, TripletAttention, GC  # noqa: E402  (registers the modules)
+from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM, ECA, CA, GAM, SA, NAM, TripletAttention, GC, BAM  # noqa: E402  (registers the modules)
 from yolo_attn import hook as _hook  # noqa: E402
 
 _hook.install()
@@ -20,7 +20,7 @@ from yolo_attn.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  #
 from yolo_attn.compile import compile_attention  # noqa: E402
 
 __all__ = (
-    "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC",
+    "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM",
     "ATTENTION_REGISTRY", "register_attention", "get_attention",
     "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
 )

@@ -1,5 +1,6 @@
 """Attention modules, one file per family. Importing this package registers them all."""
 
+from yolo_attn.models.bam import BAM
 from yolo_attn.models.ca import CA
 from yolo_attn.models.cbam import CBAM, ChannelAttention, SpatialAttention
 from yolo_attn.models.eca import ECA
@@ -13,4 +14,4 @@ from yolo_attn.models.simam import SimAM
 from yolo_attn.models.srm import SRM
 from yolo_attn.models.triplet import TripletAttention
 
-__all__ = ("SE", "CBAM", "ChannelAttention", "SpatialAttention", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC")
+__all__ = ("SE", "CBAM", "ChannelAttention", "SpatialAttention", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM")
