@@ -45,8 +45,8 @@ def compile_attention(model, exclude=(), **compile_kwargs):
 
     Args:
         model: an ``nn.Module`` (e.g. a ``DetectionModel``) or an ultralytics ``YOLO`` object.
-        exclude: registered names to leave eager, e.g. ``("EMA",)``: on CPU inductor's EMA is slower than the eager
-            one (docs/BENCHMARKS.md).
+        exclude: registered names to leave eager, e.g. ``("EMA",)`` for inference: EMA's compiled forward is slower
+            than its eager one (CPU and CUDA; its compiled training step is faster; docs/BENCHMARKS.md).
         **compile_kwargs: passed to ``torch.compile`` (e.g. ``mode="max-autotune"``). ``dynamic`` defaults to
             False: a new input size compiles a new static graph (up to dynamo's recompile limit, then eager), because
             inductor 2.14 fails on EMA's training graph with symbolic sizes ("cannot determine truth value of
