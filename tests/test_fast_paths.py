@@ -172,6 +172,44 @@ def test_srm_trace_keeps_large_mean_inputs_exact():
         torch.testing.assert_close(traced(hard), hard * torch.sigmoid(z)[..., None, None], atol=1e-4, rtol=1e-5)
 
 
+
+@pytest.mark.parametrize("e_lambda", [1e-4, 0.1])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (1, 2, 1, 6), (2, 2, 1, 1)], ids=["5x4", "1x6", "1x1"])
+def test_simam_hand_written_backward_passes_gradcheck(shape, e_lambda):
+    """The eager training path's backward (derived by hand) against numerical gradients, in float64."""
+    m = SimAM(e_lambda=e_lambda).train()
+    x = (torch.randn(shape, dtype=torch.float64) * 2).requires_grad_()
+    assert type(m(x).grad_fn).__name__ == "_SimAMFunctionBackward"  # the path under test is the one training runs
+    assert torch.autograd.gradcheck(m, (x,))
+
+
+def test_simam_training_path_equals_the_seed_and_keeps_only_x():
+    seed_m, m = seed.Simam_module(e_lambda=1e-4), SimAM(e_lambda=1e-4)
+    x = (torch.randn(2, 8, 7, 6) * 3).requires_grad_()
+    x2 = x.detach().clone().requires_grad_()
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        y = m(x2)
+    assert len(saved) == 1 and saved[0] is x2  # autograd on the formula keeps four full-size maps besides x
+    g = torch.randn_like(x)
+    seed_m(x).backward(g)
+    y.backward(g)
+    torch.testing.assert_close(y, seed_m(x), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(x2.grad, x.grad, atol=1e-5, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad"):  # never a wrong 2nd order
+        (gx,) = torch.autograd.grad(m(x2).sum(), x2, create_graph=True)
+        gx.sum().backward()
+
+
+def test_simam_training_path_in_half_precision_is_finite_and_close_to_fp32():
+    x = (torch.randn(2, 8, 9, 9) * 300).requires_grad_()  # (x - mu)^2 > fp16's max: stats must run in fp32
+    xh = x.detach().half().requires_grad_()
+    g = torch.randn_like(x)
+    SimAM()(x).backward(g)
+    SimAM()(xh).backward(g.half())
+    assert xh.grad.dtype == torch.float16 and torch.isfinite(xh.grad).all()
+    torch.testing.assert_close(xh.grad.float(), x.grad, atol=2e-2, rtol=1e-2)
+
 @pytest.mark.parametrize("hw", [(9, 7), (1, 5), (4, 1), (1, 1), (2, 2)])
 def test_ema_single_output_conv_equals_conv2d(hw):
     g = torch.Generator().manual_seed(0)

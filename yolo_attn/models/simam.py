@@ -7,10 +7,63 @@ the authors' ``simam_module`` (ZjjConan/SimAM).
 
 import torch
 import torch.nn as nn
+from torch.autograd.function import once_differentiable
 
 from yolo_attn.registry import register_attention
 
 __all__ = ("SimAM",)
+
+
+class _SimAMFunction(torch.autograd.Function):
+    """``x * sigmoid(d^2 / s + 0.5)`` with ``d = x - mean(x)``, ``s = 4 (sum(d^2) / n + lambda)`` per (sample, channel)
+    plane, and a hand-derived backward that recomputes from ``x`` alone.
+
+    Autograd on the formula stores four full-size intermediates and runs a pass per op both ways; here the forward
+    is the in-place inference tail and only ``x`` is kept. Backward, with ``a`` the weights, ``t = d^2 / s`` and
+    ``q = g x a (1 - a)`` (the gradient reaching the sigmoid's input):
+    ``dL/dd = 2 d (q / s + k)`` with ``k = -4 sum(q t) / (n s)`` (through ``s``), and since ``d = x - mean(x)``,
+    ``dL/dx = g a + dL/dd - mean(dL/dd)``. Checked against autograd on the seed's code (tests/test_fast_paths.py).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, e_lambda: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.e_lambda = e_lambda
+        w = _weights_inplace(x, e_lambda)
+        return w.mul_(x) if x.dtype == w.dtype else x * w.to(x.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        ft = _stats_dtype(x)
+        xf, gf = x.to(ft), g.to(ft)
+        n = max(x.shape[2] * x.shape[3] - 1, 1)
+        d = xf - xf.mean((2, 3), keepdim=True)
+        t = d.square()
+        s = 4 * (t.sum((2, 3), keepdim=True) / n + ctx.e_lambda)  # (B, C, 1, 1)
+        t.div_(s)
+        a = (t + 0.5).sigmoid_()
+        grad = gf * a  # the direct term, g * a
+        q = grad * xf
+        q.mul_(a.neg_().add_(1))  # g x a (1 - a)
+        k = (q * t).sum((2, 3), keepdim=True).mul_(-4 / n).div_(s)
+        q.div_(s).add_(k).mul_(d).mul_(2)  # dL/dd
+        q.sub_(q.mean((2, 3), keepdim=True))
+        return grad.add_(q).to(x.dtype), None
+
+
+def _stats_dtype(x: torch.Tensor) -> torch.dtype:
+    """At least fp32: fp16's max is 65504, so (x - mu)^2 overflows to inf (then inf/inf = NaN) once |x - mu| > 256."""
+    return torch.promote_types(x.dtype, torch.float32)
+
+
+def _weights_inplace(x: torch.Tensor, e_lambda: float) -> torch.Tensor:
+    """fp32 weights in one new (B, C, H, W) buffer (the elementwise tail runs in place)."""
+    n = max(x.shape[2] * x.shape[3] - 1, 1)
+    xf = x.to(_stats_dtype(x))
+    d = (xf - xf.mean((2, 3), keepdim=True)).pow_(2)
+    return d.div_(4 * (d.sum((2, 3), keepdim=True) / n + e_lambda)).add_(0.5).sigmoid_()
 
 
 @register_attention
@@ -44,7 +97,7 @@ class SimAM(nn.Module):
     def _weights(self, x: torch.Tensor, inplace: bool) -> torch.Tensor:
         """fp32 weights; ``inplace`` runs the elementwise tail in the one new (B, C, H, W) buffer (no autograd)."""
         n = max(x.shape[2] * x.shape[3] - 1, 1)
-        xf = x.float()  # fp16's max is 65504: (x - mu)^2 overflows to inf (then inf/inf = NaN) once |x - mu| > 256
+        xf = x.to(_stats_dtype(x))
         d = (xf - xf.mean((2, 3), keepdim=True)).pow_(2)
         denom = 4 * (d.sum((2, 3), keepdim=True) / n + self.e_lambda)  # (B, C, 1, 1)
         if inplace:
@@ -52,7 +105,9 @@ class SimAM(nn.Module):
         return torch.sigmoid(d / denom + 0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled():
-            return x * self.spatial_weights(x)
+        if torch.is_grad_enabled() and x.requires_grad:
+            if torch.compiler.is_compiling():  # inductor fuses the plain formula's backward itself
+                return x * self.spatial_weights(x)
+            return _SimAMFunction.apply(x, self.e_lambda)  # eager training: half the seed's time, x the only saved map
         w = self._weights(x, inplace=True)  # inference: 1 buffer of x's size instead of 5
         return w.mul_(x) if x.dtype == w.dtype else x * w.to(x.dtype)
