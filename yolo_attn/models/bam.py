@@ -18,23 +18,16 @@ Two departures from the official code, both where it fails on a detector's input
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
+from yolo_attn.models._norm import batch_norm
 from yolo_attn.registry import register_attention, check_reduction
 
 __all__ = ("BAM",)
 
 
-def _batch_norm(bn: nn.modules.batchnorm._BatchNorm, z: torch.Tensor) -> torch.Tensor:
-    """``bn(z)``, except that a training step with one value per channel uses the running statistics."""
-    if bn.training and z.numel() // z.shape[1] <= 1:
-        return F.batch_norm(z, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
-    return bn(z)
-
-
 def _run(seq: nn.Sequential, z: torch.Tensor) -> torch.Tensor:
     for layer in seq:
-        z = _batch_norm(layer, z) if isinstance(layer, nn.modules.batchnorm._BatchNorm) else layer(z)
+        z = batch_norm(layer, z) if isinstance(layer, nn.modules.batchnorm._BatchNorm) else layer(z)
     return z
 
 

@@ -29,8 +29,7 @@ class _SimAMFunction(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, e_lambda: float) -> torch.Tensor:
         ctx.save_for_backward(x)
         ctx.e_lambda = e_lambda
-        w = _weights_inplace(x, e_lambda)
-        return w.mul_(x) if x.dtype == w.dtype else x * w.to(x.dtype)
+        return _scaled_inplace(x, e_lambda)
 
     @staticmethod
     @once_differentiable
@@ -58,12 +57,21 @@ def _stats_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.promote_types(x.dtype, torch.float32)
 
 
-def _weights_inplace(x: torch.Tensor, e_lambda: float) -> torch.Tensor:
-    """fp32 weights in one new (B, C, H, W) buffer (the elementwise tail runs in place)."""
+def _weights(x: torch.Tensor, e_lambda: float, inplace: bool) -> torch.Tensor:
+    """Weights in at least fp32; ``inplace`` runs the elementwise tail in the one new (B, C, H, W) buffer (no autograd)."""
     n = max(x.shape[2] * x.shape[3] - 1, 1)
     xf = x.to(_stats_dtype(x))
     d = (xf - xf.mean((2, 3), keepdim=True)).pow_(2)
-    return d.div_(4 * (d.sum((2, 3), keepdim=True) / n + e_lambda)).add_(0.5).sigmoid_()
+    denom = 4 * (d.sum((2, 3), keepdim=True) / n + e_lambda)  # (B, C, 1, 1)
+    if inplace:
+        return d.div_(denom).add_(0.5).sigmoid_()
+    return torch.sigmoid(d / denom + 0.5)
+
+
+def _scaled_inplace(x: torch.Tensor, e_lambda: float) -> torch.Tensor:
+    """``x * weights`` written into the weights' buffer: one (B, C, H, W) allocation instead of five (no autograd)."""
+    w = _weights(x, e_lambda, inplace=True)
+    return w.mul_(x) if x.dtype == w.dtype else x * w.to(x.dtype)
 
 
 @register_attention
@@ -92,22 +100,11 @@ class SimAM(nn.Module):
 
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-neuron weights in (0, 1), shape (B, C, H, W)."""
-        return self._weights(x, inplace=False).to(x.dtype)
-
-    def _weights(self, x: torch.Tensor, inplace: bool) -> torch.Tensor:
-        """fp32 weights; ``inplace`` runs the elementwise tail in the one new (B, C, H, W) buffer (no autograd)."""
-        n = max(x.shape[2] * x.shape[3] - 1, 1)
-        xf = x.to(_stats_dtype(x))
-        d = (xf - xf.mean((2, 3), keepdim=True)).pow_(2)
-        denom = 4 * (d.sum((2, 3), keepdim=True) / n + self.e_lambda)  # (B, C, 1, 1)
-        if inplace:
-            return d.div_(denom).add_(0.5).sigmoid_()
-        return torch.sigmoid(d / denom + 0.5)
+        return _weights(x, self.e_lambda, inplace=False).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled() and x.requires_grad:
             if torch.compiler.is_compiling():  # inductor fuses the plain formula's backward itself
                 return x * self.spatial_weights(x)
             return _SimAMFunction.apply(x, self.e_lambda)  # eager training: half the seed's time, x the only saved map
-        w = self._weights(x, inplace=True)  # inference: 1 buffer of x's size instead of 5
-        return w.mul_(x) if x.dtype == w.dtype else x * w.to(x.dtype)
+        return _scaled_inplace(x, self.e_lambda)  # inference

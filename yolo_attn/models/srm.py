@@ -7,8 +7,8 @@ https://arxiv.org/abs/1903.10829. Reference code: seed 000 (``SRMLayer``) and th
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
+from yolo_attn.models._norm import batch_norm
 from yolo_attn.registry import register_attention, check_channels
 
 __all__ = ("SRM", "style_stats")
@@ -73,13 +73,7 @@ class SRM(nn.Module):
         else:
             mean, std = flat[..., 0], torch.zeros_like(flat[..., 0])
         z = (mean * self.cfc[:, 0] + std * self.cfc[:, 1]).view(b, c, 1, 1)
-        bn = self.bn
-        use_batch_stats = bn.training and b > 1  # batch statistics need >1 value per channel
-        z = F.batch_norm(z, bn.running_mean, bn.running_var, bn.weight, bn.bias,
-                         use_batch_stats, bn.momentum if bn.momentum is not None else 0.0, bn.eps)
-        if use_batch_stats:
-            bn.num_batches_tracked.add_(1)
-        return torch.sigmoid(z)
+        return torch.sigmoid(batch_norm(self.bn, z))  # a training batch of one: running statistics
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.channel_weights(x)
