@@ -173,6 +173,48 @@ def test_srm_trace_keeps_large_mean_inputs_exact():
 
 
 
+
+@pytest.mark.parametrize("hw", [(8, 6), (1, 1)])
+def test_channel_scale_backward_passes_gradcheck(hw):
+    from yolo_attn.models._scale import scale_channels
+
+    x = torch.randn(2, 3, *hw, dtype=torch.float64, requires_grad=True)
+    w = torch.rand(2, 3, 1, 1, dtype=torch.float64, requires_grad=True)
+    assert type(scale_channels(x, w).grad_fn).__name__ == "_ChannelScaleBackward"
+    assert torch.autograd.gradcheck(scale_channels, (x, w))
+    assert scale_channels(x.detach(), w.detach()).grad_fn is None  # inference: the plain product
+
+
+def test_channel_scale_mixed_dtypes_give_autograds_gradients():
+    """Under autocast the weights and the map can differ in dtype: the mul + sum branch, same as autograd."""
+    from yolo_attn.models._scale import scale_channels
+
+    x = torch.randn(2, 3, 5, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.rand(2, 3, 1, 1, requires_grad=True)  # float32
+    g = torch.randn(2, 3, 5, 4, dtype=torch.float64)
+    grads = torch.autograd.grad(scale_channels(x, w), (x, w), g)
+    expected = torch.autograd.grad(x * w, (x, w), g)
+    for got, want in zip(grads, expected):
+        assert got.dtype == want.dtype
+        torch.testing.assert_close(got, want)
+
+
+def test_se_training_backward_equals_the_seed_at_full_size():
+    """The bmm backward against the seed's autograd, input and weight gradients, at a full feature-map size."""
+    ref = seed.SElayer(64, 16)
+    ours = SE(64, 16)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 64, 40, 40, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_()
+    g = torch.randn_like(x)
+    ref(x).backward(g)
+    y = ours(x2)
+    assert type(y.grad_fn).__name__ == "_ChannelScaleBackward"
+    y.backward(g)
+    torch.testing.assert_close(x2.grad, x.grad, atol=1e-5, rtol=1e-5)
+    for p_ref, p in zip(ref.parameters(), ours.parameters()):
+        torch.testing.assert_close(p.grad, p_ref.grad, atol=1e-4, rtol=1e-4)
+
 @pytest.mark.parametrize("e_lambda", [1e-4, 0.1])
 @pytest.mark.parametrize("shape", [(2, 3, 5, 4), (1, 2, 1, 6), (2, 2, 1, 1)], ids=["5x4", "1x6", "1x1"])
 def test_simam_hand_written_backward_passes_gradcheck(shape, e_lambda):

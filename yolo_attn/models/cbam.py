@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from yolo_attn.models._scale import scale_channels
 from yolo_attn.registry import register_attention, check_reduction
 
 __all__ = ("CBAM", "ChannelAttention", "SpatialAttention")
@@ -36,7 +37,7 @@ class ChannelAttention(nn.Module):
         return torch.sigmoid(avg_out + max_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.channel_weights(x)
+        return scale_channels(x, self.channel_weights(x))  # x * w; its training backward is cheaper
 
 
 class SpatialAttention(nn.Module):

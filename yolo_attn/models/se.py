@@ -7,6 +7,7 @@ Reference code: seed 001 (``SElayer``), no bias in the two linear layers as in t
 import torch
 import torch.nn as nn
 
+from yolo_attn.models._scale import scale_channels
 from yolo_attn.registry import register_attention, check_reduction
 
 __all__ = ("SE",)
@@ -41,4 +42,4 @@ class SE(nn.Module):
         return self.fc(x.mean((2, 3))).view(x.shape[0], x.shape[1], 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.channel_weights(x)
+        return scale_channels(x, self.channel_weights(x))  # x * w; its training backward is cheaper
