@@ -61,7 +61,7 @@ def compile_attention(model, exclude=(), **compile_kwargs):
         raise ValueError(f"compile_attention: exclude={unknown} names no registered attention module; "
                          f"registered: {', '.join(sorted(ATTENTION_REGISTRY))}")
     skip = tuple(ATTENTION_REGISTRY[n] for n in exclude)
-    mods = [(name, m) for name, m in attention_modules(model) if not (skip and type(m) in skip)]
+    mods = [(name, m) for name, m in attention_modules(model) if type(m) not in skip]
     if not mods:
         raise ValueError(
             f"compile_attention: no attention module ({', '.join(sorted(ATTENTION_REGISTRY))}) "
