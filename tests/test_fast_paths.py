@@ -199,6 +199,16 @@ def test_channel_scale_mixed_dtypes_give_autograds_gradients():
         torch.testing.assert_close(got, want)
 
 
+
+@pytest.mark.parametrize("make", [lambda: SE(16, 4), lambda: SRM(16), lambda: CBAM(16, 4).channelattention],
+                         ids=["SE", "SRM", "CBAM-channel"])
+def test_channel_modules_train_through_the_channel_scale_backward(make):
+    """Their gradients against the seed are checked in test_modules_equivalence; here, that training takes this path."""
+    x = torch.randn(2, 16, 6, 5, requires_grad=True)
+    assert type(make().train()(x).grad_fn).__name__ == "_ChannelScaleBackward"
+    with torch.no_grad():
+        assert make().eval()(x).grad_fn is None
+
 def test_se_training_backward_equals_the_seed_at_full_size():
     """The bmm backward against the seed's autograd, input and weight gradients, at a full feature-map size."""
     ref = seed.SElayer(64, 16)

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from yolo_attn.models._norm import batch_norm
+from yolo_attn.models._scale import scale_channels
 from yolo_attn.registry import register_attention, check_channels
 
 __all__ = ("SRM", "style_stats")
@@ -76,4 +77,4 @@ class SRM(nn.Module):
         return torch.sigmoid(batch_norm(self.bn, z))  # a training batch of one: running statistics
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.channel_weights(x)
+        return scale_channels(x, self.channel_weights(x))  # x * w; its training backward is cheaper
