@@ -6,48 +6,22 @@ Examples:
     python train_attn.py --cfg yolov5s-ema.yaml --data coco.yaml --epochs 300 --imgsz 640 --batch-size 64 --device 0,1,2,3
     python train_attn.py --cfg all --seed 0 1 2 --epochs 20           # plain yolov5n and every attention config
     python train_attn.py --cfg yolov5n-se.yaml lr0=0.005 mosaic=0.5   # key=value goes to ultralytics
+    python train_attn.py --cfg yolov5n.yaml --data shapes-hard         # the harder embedded set (grids' default)
 """
 
-import argparse
 import sys
 
 from yolo_attn.cli import main_guard
-from yolo_attn.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, train
+from yolo_attn.train_cli import parse_args as _parse, run
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cfg", default="yolov5n-simam.yaml",
-                   help="model yaml: shipped name (yolov5s-ema.yaml), path, comma list, or 'all' (plain + every module)")
-    p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
-    p.add_argument("--data", default=None, help="dataset yaml: coco.yaml, VisDrone.yaml or a path (default: embedded demo set)")
-    p.add_argument("--weights", default=None, help="checkpoint to start from; matching layers are transferred")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="total batch size over all GPUs")
-    p.add_argument("--imgsz", "--img-size", type=int, default=DEFAULT_IMGSZ, help="train/val image size (pixels)")
-    p.add_argument("--device", default=None, help="cpu, 0, or 0,1,2,3 (several GPUs: ultralytics DDP)")
-    p.add_argument("--workers", type=int, default=0, help="dataloader workers per process")
-    p.add_argument("--project", default="runs", help="runs land in PROJECT/NAME")
-    p.add_argument("--name", default=None, help="run name (default: the config name)")
-    p.add_argument("--seed", type=int, nargs="+", default=[0], help="one run per seed, e.g. --seed 0 1 2")
-    p.add_argument("--resume", nargs="?", const=True, default=False, help="resume the newest last.pt in --project, or a given last.pt")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
-    p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
-    return p.parse_known_args(argv)
+    return _parse(argv, __doc__)
 
 
 def main(argv=None):
-    from yolo_attn.checks import pass_through
-
-    args, extra = parse_args(argv)
-    runs = train(
-        args.cfg, args.data, weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz,
-        device=args.device, workers=args.workers, project=args.project, name=args.name, seeds=args.seed,
-        resume=args.resume, exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile,
-        **pass_through(extra),
-    )
-    for r in runs:
+    parse_args(argv)  # --help / argparse errors print this script's usage
+    for r in run(argv):
         print(f"run saved to {r}")
 
 
