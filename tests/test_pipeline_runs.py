@@ -117,11 +117,11 @@ def test_best_pt_loads_and_predicts_in_fresh_process(runs):
     assert float(m.model(x)[0].double().sum()) == pytest.approx(got["sum"], rel=1e-5)
 
 
-def _fake_copy(src: Path, dst: Path, seed=None, imgsz=None, map50=None, map50_95=None):
-    """Copy a run and edit its recorded seed/imgsz/metrics (cheap extra 'runs' for the grouping logic)."""
+def _fake_copy(src: Path, dst: Path, seed=None, imgsz=None, map50=None, map50_95=None, pretrained=None):
+    """Copy a run and edit its recorded seed/imgsz/pretrained/metrics (cheap extra 'runs' for the grouping logic)."""
     shutil.copytree(src, dst)
     args = yaml.safe_load((dst / "args.yaml").read_text())
-    args.update({k: v for k, v in (("seed", seed), ("imgsz", imgsz)) if v is not None})
+    args.update({k: v for k, v in (("seed", seed), ("imgsz", imgsz), ("pretrained", pretrained)) if v is not None})
     (dst / "args.yaml").write_text(yaml.safe_dump(args))
     rows = list(csv.DictReader((dst / "results.csv").open()))
     for r in rows:
@@ -140,26 +140,42 @@ def test_compare_two_runs(runs, tmp_path):
     assert {k: f.is_file() for k, f in res["files"].items()} == {"md": True, "csv": True, "png": True}
     assert res["files"]["png"].read_bytes()[:4] == b"\x89PNG"
     rows = list(csv.DictReader(res["files"]["csv"].open()))
-    assert [(r["config"], r["module"], r["scale"], r["group"]) for r in rows] == [
-        ("yolov5n", "none", "n", "1"), ("yolov5n-simam", "simam", "n", "1")]
-    assert float(rows[1]["delta_mAP50"]) == pytest.approx(0.10) and float(rows[1]["delta_mAP50-95"]) == pytest.approx(0.10)
-    assert rows[0]["delta_note"] == "baseline" and rows[1]["delta_note"].startswith("one seed: spread unknown")
-    assert int(rows[1]["params"]) > 0 and float(rows[1]["GFLOPs"]) > 0 and float(rows[1]["latency_ms"]) > 0
-    assert rows[1]["device"].startswith("CPU")
+    # the baseline, the control row (the baseline's checkpoint timed again), the attention config
+    assert [(r["config"], r["module"], r["scale"], r["group"], r["baseline"]) for r in rows] == [
+        ("yolov5n", "none", "n", "1", ""), ("yolov5n (control)", "control", "n", "1", "yolov5n"),
+        ("yolov5n-simam", "simam", "n", "1", "yolov5n")]
+    assert rows[2]["init"] == "scratch"
+    assert float(rows[2]["delta_mAP50"]) == pytest.approx(0.10) and float(rows[2]["delta_mAP50-95"]) == pytest.approx(0.10)
+    # one seed: a Δ but no interval (the issue: "outside the seed spread" used to be claimed from too few seeds)
+    assert rows[0]["delta_note"] == "baseline" and rows[2]["delta_note"].startswith("one seed: no interval")
+    assert rows[2]["delta_mAP50-95_ci_lo"] == ""
+    assert int(rows[2]["params"]) > 0 and float(rows[2]["GFLOPs"]) > 0 and float(rows[2]["latency_ms"]) > 0
+    assert rows[1]["params"] == rows[0]["params"] and "resolves latency differences above" in rows[1]["latency_note"]
+    assert rows[2]["device"].startswith("CPU")
     md = res["files"]["md"].read_text()
-    assert "| yolov5n-simam | simam | 0 | 0.6000 | 0.4000 | +0.1000 | +0.1000 |" in md
+    assert "| yolov5n-simam | simam | yolov5n | 0 | 0.6000 | 0.4000 | +0.1000 | +0.1000 |" in md
 
-    # two more seeds of each: mean ± std, Δ inside the spread; a run at another imgsz forms its own group
+    # two more seeds of each: mean ± std, Δ with a Welch interval containing 0; another imgsz is its own group
     _fake_copy(runs["project"] / "exp", project / "simam-s1", seed=1, map50=0.62, map50_95=0.30)
     _fake_copy(runs["project"] / "exp-2", project / "plain-s1", seed=1, map50=0.58, map50_95=0.36)
     _fake_copy(runs["project"] / "exp-2", project / "plain-96", seed=0, imgsz=96, map50=0.9, map50_95=0.8)
-    rows = list(csv.DictReader(compare(project, latency_runs=2)["files"]["csv"].open()))
+    rows = [r for r in csv.DictReader(compare(project, latency_runs=2)["files"]["csv"].open()) if r["module"] != "control"]
     assert [(r["group"], r["config"], r["imgsz"], r["seeds"]) for r in rows] == [
         ("1", "yolov5n", "64", "0 1"), ("1", "yolov5n-simam", "64", "0 1"), ("2", "yolov5n", "96", "0")]
     simam = rows[1]
     assert float(simam["mAP50-95_mean"]) == pytest.approx(0.35) and float(simam["mAP50-95_std"]) == pytest.approx(0.0707, abs=1e-4)
     assert float(simam["delta_mAP50-95"]) == pytest.approx(0.35 - 0.33)
-    assert simam["delta_note"].startswith("inside the seed spread")
+    assert simam["delta_note"].startswith("not significant")
+    # Welch with n=2 each, sd 0.0707 and 0.0424: se 0.0583, df 1.63 (see tests/test_compare_honest.py for the arithmetic)
+    assert float(simam["delta_mAP50-95_ci_lo"]) < 0 < float(simam["delta_mAP50-95_ci_hi"])
+
+    # a run fine-tuned from a checkpoint is never averaged with the scratch runs
+    _fake_copy(runs["project"] / "exp-2", project / "plain-ft", seed=2, map50=0.7, map50_95=0.5,
+               pretrained=str(runs["project"] / "exp" / "weights" / "best.pt"))
+    rows = [r for r in csv.DictReader(compare(project, latency_runs=2)["files"]["csv"].open()) if r["module"] != "control"]
+    ft = [r for r in rows if r["init"].startswith("fine-tuned from")]
+    assert len(ft) == 1 and ft[0]["seeds"] == "2" and ft[0]["init"].endswith("exp/weights/best.pt")
+    assert [r["seeds"] for r in rows if r["init"] == "scratch" and r["config"] == "yolov5n" and r["imgsz"] == "64"] == ["0 1"]
 
 
 def test_resume_of_a_finished_run_is_refused(runs):
