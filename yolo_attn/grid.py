@@ -45,7 +45,10 @@ def cell_trial(config: dict) -> dict:
     state = cell_state(cell["run_dir"])
     if state != DONE:
         run(cell_argv(cell))
+    import torch
+
     out = {"cell": cell["name"], "state_before": state, "node_id": ray.get_runtime_context().get_node_id(),
+           "torch_threads": torch.get_num_threads(),
            "seconds": round(time.time() - t0, 1), **{f"best/{k}": v for k, v in best_metrics(cell["run_dir"]).items()}}
     return out
 
@@ -58,7 +61,7 @@ def init_ray(address: str | None, num_cpus: int | None = None):
         return False
     address = address or os.getenv("RAY_ADDRESS")
     env = {"RAY_CHDIR_TO_TRIAL_DIR": "0"}  # trials keep the driver's working directory (relative --data paths)
-    env.update({k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_ATTN_DATASETS", "PYTHONPATH") if k in os.environ})
+    env.update({k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_CONFIG_DIR", "YOLO_ATTN_DATASETS", "PYTHONPATH") if k in os.environ})
     if address:
         ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=True)
     else:
@@ -179,7 +182,8 @@ def run_grid(cells: list[Cell], grid_dir, *, cpus_per_trial: float = 1, gpus_per
             else:
                 m = r.metrics or {}
                 status[name] = {"status": "finished", "error": "", "node_id": m.get("node_id", ""),
-                                "seconds": m.get("seconds", ""), **best_metrics(r.config["cell"]["run_dir"])}
+                                "seconds": m.get("seconds", ""),
+                                "torch_threads": m.get("torch_threads", ""), **best_metrics(r.config["cell"]["run_dir"])}
     finally:
         if started:
             import ray

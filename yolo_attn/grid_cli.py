@@ -84,20 +84,24 @@ def _modules(text: str) -> list[str]:
     return out
 
 
-def _check_placements(base: str, modules: list[str], ats: list[str], attn_args) -> None:
-    """Build every cell's yaml dict once, so a bad placement fails before any training (needs insert_attention)."""
-    try:
-        from yolo_attn.placement import insert_attention
-    except ImportError:
-        return
-    from yolo_attn.train_cli import _attn_args
+def _write_cfgs(base: str, modules: list[str], ats: list[str], attn_args, grid_dir: Path) -> dict[tuple, str]:
+    """Write every cell's model yaml to ``GRID/cfg`` once, before the trials (seeds then only read the same file).
 
+    Returns ``{(module, at): error}`` for the combinations that cannot be built; those cells still run as trials, fail
+    there the same way ``train_attn.py`` would, and are reported failed with that error.
+    """
+    try:
+        from yolo_attn.placement import generate_cfg, parse_at, parse_attn_args
+    except ImportError:  # no placements in this version: the cells report it
+        return {}
+    errors = {}
     for m in modules:
         for at in ats:
             try:
-                insert_attention(base, m, [int(x) if x.isdigit() else x for x in at.split("+")], _attn_args(attn_args))
-            except (ValueError, KeyError) as e:
-                raise UsageError(f"--attn {m} --at {at}: {e}") from None
+                generate_cfg(base, m, parse_at(at.replace("+", ",")), parse_attn_args(attn_args or ""), grid_dir / "cfg")
+            except (ValueError, KeyError, TypeError) as e:
+                errors[(m, at)] = str(e.args[0] if isinstance(e, KeyError) else e)
+    return errors
 
 
 def main(argv=None, doc: str | None = None) -> dict:
@@ -115,8 +119,9 @@ def main(argv=None, doc: str | None = None) -> dict:
     ats = [a.strip() for a in args.at.split(",") if a.strip()]
     if not ats:
         raise UsageError("--at: give at least one placement, e.g. --at backbone,neck")
-    _check_placements(args.base, modules, ats, args.attn_args)
     grid_dir = Path(args.project).resolve() / args.name
+    for (m, at), err in _write_cfgs(args.base, modules, ats, args.attn_args, grid_dir).items():
+        print(f"grid: warning: {m} at {at} cannot be built, its cells will fail: {err}", flush=True)
     cells = plan_cells(args.base, modules, ats, args.seed, grid_dir, common, args.attn_args)
     gpus = args.gpus_per_trial if args.gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
     if args.cpus_per_trial is not None:
@@ -136,4 +141,5 @@ def main(argv=None, doc: str | None = None) -> dict:
           + ", ".join(str(f) for f in report["files"].values()))
     if failed:
         print(f"grid: failed cells (see the error column): {', '.join(failed)}; rerun the same command to retry them")
+        raise SystemExit(1)  # the report is written; the exit status tells scripts that cells are missing
     return report

@@ -57,6 +57,7 @@ def cells_table(cells, status: dict) -> list[dict]:
         out.append({"cell": c.name, "module": c.module or "none", "at": c.at or "", "seed": c.seed,
                     "status": s["status"], "mAP50": s.get("mAP50", ""), "mAP50-95": s.get("mAP50-95", ""),
                     "epochs": s.get("epochs", ""), "node_id": s.get("node_id", ""), "seconds": s.get("seconds", ""),
+                    "torch_threads": s.get("torch_threads", ""),
                     "error": s.get("error", ""), "command": "python train_attn.py " + " ".join(c.argv)})
     return out
 

@@ -54,33 +54,17 @@ def resolve_data_alias(data: str | None) -> str | None:
     return str(default_hard_dataset()) if data in (HARD_ALIAS, HARD_ALIAS + ".yaml") else data
 
 
-def _attn_args(text: str | None) -> tuple:
-    """``"8"`` -> (8,), ``"16,7"`` -> (16, 7), ``"0.1"`` -> (0.1,)."""
-    if not text:
-        return ()
-    out = []
-    for tok in str(text).split(","):
-        tok = tok.strip()
-        try:
-            out.append(int(tok))
-        except ValueError:
-            out.append(float(tok))
-    return tuple(out)
-
-
 def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dict]:
     """``(positional, keyword)`` arguments of ``yolo_attn.train.train`` for parsed ``train_attn.py`` flags."""
-    from yolo_attn.checks import UsageError, pass_through
+    from yolo_attn.checks import pass_through
 
     kw = dict(
         weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz, device=args.device,
         workers=args.workers, project=args.project, name=args.name, seeds=args.seed, resume=args.resume,
         exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile, **pass_through(extra),
     )
-    if args.attn:  # only then: the placement parameters exist from the placements feature on
-        kw.update(attn=args.attn, at=args.at or "backbone", attn_args=_attn_args(args.attn_args))
-    elif args.at or args.attn_args:
-        raise UsageError("--at/--attn-args need --attn MODULE (e.g. --attn SE --at neck)")
+    if args.attn or args.at or args.attn_args:  # train() checks them (--at/--attn-args without --attn is an error)
+        kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args or "")
     return (args.cfg, resolve_data_alias(args.data)), kw
 
 

@@ -4,12 +4,12 @@ The demo set (``yolo_attn.data.synthetic``) saturates: every model reaches mAP50
 modules is zero. This variant keeps the same deterministic, generated-on-first-use design but makes detection hard
 in the ways aerial sets are hard:
 
-- small objects: 8-28 px on a 128 px image (most under 1/6 of the side);
-- crowded: 3-12 objects per image, in clusters, allowed to overlap (occlusion: a later object may cover up to
+- small objects: 10-32 px on a 128 px image (the demo set's are 18-42 px);
+- crowded: 2-10 objects per image, in clusters, allowed to overlap (occlusion: a later object may cover up to
   ``MAX_COVER`` of an earlier one's box);
-- eight classes told apart by shape only (filled/hollow circle, square, triangle, diamond/cross): every object takes
-  a random colour, so colour is no shortcut;
-- clutter: unlabelled distractors (blobs, strokes, grey shapes of no class) on a textured background.
+- eight classes in four hue pairs (circle/ring, square/frame, triangle/outline, cross/diamond): the hue (jittered)
+  narrows an object to its pair, only the shape (filled or hollow, cross or diamond) decides;
+- clutter: unlabelled distractors (blobs, strokes, polygons, some in the classes' hues) on a textured background.
 
 ``make_hard_dataset(root)`` writes ``root/shapes_hard.yaml`` and the YOLO layout; the same arguments always give
 byte-identical files. ``default_hard_dataset()`` is the grid's default data (``ablate_attn.py`` without ``--data``, or
@@ -30,13 +30,13 @@ from yolo_attn.data.synthetic import _background, _complete
 __all__ = ("HARD_NAMES", "HARD_DEFAULTS", "HARD_ALIAS", "MAX_COVER", "make_hard_dataset", "default_hard_dataset",
            "default_hard_root")
 
-HARD_NAMES = ("circle", "ring", "square", "frame", "triangle", "triangle_outline", "diamond", "cross")
+HARD_NAMES = ("circle", "ring", "square", "frame", "triangle", "triangle_outline", "cross", "diamond")
 HARD_DEFAULTS = dict(n_train=400, n_val=100, imgsz=128, seed=0)
 HARD_ALIAS = "shapes-hard"  # --data value that selects this set
 MAX_COVER = 0.3  # largest fraction of an earlier object's box that a later one may cover (partial occlusion)
 _YAML_NAME = "shapes_hard.yaml"
-_SIZE = (8, 29)  # object side in pixels at imgsz 128 (scaled with imgsz), half-open
-_N_OBJECTS = (3, 13)  # objects per image, half-open
+_SIZE = (10, 33)  # object side in pixels at imgsz 128 (scaled with imgsz), half-open
+_N_OBJECTS = (2, 11)  # objects per image, half-open
 
 
 def default_hard_root() -> Path:
@@ -51,9 +51,14 @@ def default_hard_dataset() -> Path:
     return make_hard_dataset(default_hard_root(), **HARD_DEFAULTS)
 
 
-def _color(rng: np.random.RandomState) -> tuple:
-    """A random saturated BGR colour (class-independent, so colour never gives the class away)."""
-    hsv = np.uint8([[[rng.randint(0, 180), rng.randint(120, 256), rng.randint(110, 256)]]])
+_HUES = (0, 60, 120, 30)  # OpenCV hue (0-180) of each filled/hollow pair: red, green, blue, orange
+
+
+def _color(rng: np.random.RandomState, cls: int | None = None) -> tuple:
+    """A saturated BGR colour: around the class pair's hue (filled and hollow twins share it, so only the shape
+    tells them apart), or any hue for clutter (distractors in the classes' colours)."""
+    h = rng.randint(0, 180) if cls is None else (_HUES[cls // 2] + rng.randint(-12, 13)) % 180
+    hsv = np.uint8([[[h, rng.randint(120, 256), rng.randint(110, 256)]]])
     return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
 
 
@@ -72,7 +77,7 @@ def _draw(img: np.ndarray, cls: int, x0: int, y0: int, size: int, color: tuple) 
             cv2.fillPoly(img, [pts], color, cv2.LINE_AA)
         else:
             cv2.polylines(img, [pts], True, color, t, cv2.LINE_AA)
-    elif cls == 6:  # diamond
+    elif cls == 7:  # diamond
         cy = y0 + size // 2
         cv2.fillPoly(img, [np.array([[c, y0], [x2, cy], [c, y2], [x0, cy]], np.int32)], color, cv2.LINE_AA)
     else:  # cross
@@ -117,7 +122,7 @@ def _sample(rng: np.random.RandomState, s: int) -> tuple[np.ndarray, list[str]]:
         else:
             continue
         cls = int(rng.randint(len(HARD_NAMES)))
-        _draw(img, cls, x0, y0, size, _color(rng))
+        _draw(img, cls, x0, y0, size, _color(rng, cls))
         boxes.append(box)
         lines.append(f"{cls} {(x0 + size / 2) / s:.6f} {(y0 + size / 2) / s:.6f} {size / s:.6f} {size / s:.6f}")
     img = cv2.GaussianBlur(img, (3, 3), 0.6)  # slight defocus, as in aerial footage
