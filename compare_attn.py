@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Compare training runs: mAP50 / mAP50-95 (mean ± std over seeds), Δ vs the plain yolov5 run of the same scale
-and data, params, GFLOPs and latency measured on this machine. Writes comparison.md, comparison.csv and
-comparison.png into RUNS_DIR (or --out). Runs on different data, imgsz or epochs are never mixed.
+"""Compare training runs: mAP50 / mAP50-95 (mean ± std over seeds), Δ vs each config's baseline (the same model
+without its attention layers) with a 95 % Welch interval over seeds, params, GFLOPs and latency measured on this
+machine (interleaved rounds after warm-up, with a control row). Writes comparison.md, comparison.csv and
+comparison.png into RUNS_DIR (or --out). Runs on different data, imgsz, epochs or initialisation are never mixed.
 
 Examples:
     python compare_attn.py                 # runs/
@@ -20,7 +21,8 @@ def parse_args(argv=None):
     p.add_argument("runs_dir", nargs="?", default="runs", help="folder holding the training runs (default: runs)")
     p.add_argument("--out", default=None, help="where to write the three files (default: RUNS_DIR)")
     p.add_argument("--device", default="cpu", help="device for the latency measurement: cpu or a GPU index")
-    p.add_argument("--latency-runs", type=int, default=20, help="timed forward passes per model (median reported)")
+    p.add_argument("--latency-runs", type=int, default=20,
+                   help="interleaved timing rounds per model (median reported; 0: no latency column)")
     return p.parse_args(argv)
 
 

@@ -52,7 +52,7 @@ def data(tmp_path_factory):
 def grid(data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grid")
     args = ["--attn", "SE,SimAM", "--at", "backbone,neck", "--seed", "0", "--project", str(tmp / "runs"), "--name",
-            "g", "--data", str(data), "--latency-runs", "2", *TINY]
+            "g", "--data", str(data), "--latency-runs", "0", *TINY]
     r = _ablate(args, tmp)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     return dict(tmp=tmp, dir=tmp / "runs" / "g", args=args, out=r.stdout + r.stderr)
@@ -140,7 +140,7 @@ def test_killed_grid_resumes_from_last_pt(data, tmp_path):
     """Kill the grid (driver and its Ray cluster) once a cell has saved an epoch; the rerun resumes that cell."""
     project = tmp_path / "runs"
     args = ["--attn", "SimAM", "--at", "neck", "--seed", "0", "--project", str(project), "--name", "k", "--data",
-            str(data), "--max-concurrent", "1", "--latency-runs", "2", *TINY]
+            str(data), "--max-concurrent", "1", "--latency-runs", "0", *TINY]
     args[args.index("--epochs") + 1] = "3"
     base = project / "k" / "yolov5n-seed0"
     cmd = [sys.executable, str(ROOT / "ablate_attn.py"), *args]

@@ -172,9 +172,11 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
     for row in rows:
         row.update(_latency_fields(lat[(row["group"], row["config"])]), device=device_name)
         base = lat.get((row["group"], row["baseline"])) if row["baseline"] else None
-        if base and row["module"] != "none":
+        if res is not None and base and row["module"] != "none":
             rel = row["latency_ms"] / base["latency_ms"] - 1
             row["latency_note"] = (f"{rel:+.0%} vs baseline" + (" (within timing noise)" if abs(rel) <= res else ""))
+    if res is None:
+        return rows  # --latency-runs 0: no timing, no control row
     ci = next(i for i, r in enumerate(rows) if (r["group"], r["config"]) == control)
     ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "scale", "device")}
     ctrl.update(_latency_fields(lat["control"]), config=f"{control[1]} (control)", module="control",
@@ -185,8 +187,9 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
 
 
 def _latency_fields(lat: dict) -> dict:
-    return {"params": lat["params"], "GFLOPs": lat["GFLOPs"], "latency_ms": round(lat["latency_ms"], 2),
-            "latency_p10_ms": round(lat["p10_ms"], 2), "latency_p90_ms": round(lat["p90_ms"], 2)}
+    r2 = lambda v: "" if v is None else round(v, 2)  # noqa: E731
+    return {"params": lat["params"], "GFLOPs": lat["GFLOPs"], "latency_ms": r2(lat["latency_ms"]),
+            "latency_p10_ms": r2(lat["p10_ms"]), "latency_p90_ms": r2(lat["p90_ms"])}
 
 
 def _pm(m, s, n) -> str:
@@ -217,7 +220,7 @@ def to_markdown(rows: list[dict]) -> str:
                 "GFLOPs | latency ms (p10-p90) | note |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
-            lat = f"{r['latency_ms']:.1f} ({r['latency_p10_ms']:.1f}-{r['latency_p90_ms']:.1f})"
+            lat = "" if r["latency_ms"] == "" else f"{r['latency_ms']:.1f} ({r['latency_p10_ms']:.1f}-{r['latency_p90_ms']:.1f})"
             note = "; ".join(x for x in (r.get("delta_note", ""), r.get("latency_note", "")) if x)
             if r["module"] == "control":
                 out.append(f"| {r['config']} | control | {r['baseline']} | | | | | | {r['params']:,} | "

@@ -39,8 +39,11 @@ def _timed(model, x, cuda: bool, n: int) -> float:
     return statistics.median(out)
 
 
-def _warm_up(model, x, cuda: bool, block: int = 5, tol: float = 0.05, max_blocks: int = 20) -> int:
-    """Run blocks of passes until two successive block medians agree within ``tol``; return the blocks run."""
+def _warm_up(model, x, cuda: bool, block: int = 5, tol: float = 0.05, max_blocks: int = 8) -> int:
+    """Run blocks of passes until two successive block medians agree within ``tol``; return the blocks run.
+
+    At most ``max_blocks``: on a busy machine times never settle, and the rotation plus the control row then carry
+    the burden (the control shows how little the figures can resolve)."""
     prev = _timed(model, x, cuda, block)
     for k in range(2, max_blocks + 1):
         cur = _timed(model, x, cuda, block)
@@ -54,6 +57,7 @@ def measure_latencies(candidates: dict, device: str = "cpu", rounds: int = 20, p
                       control: str | None = None) -> dict:
     """Interleaved latency of ``candidates`` = ``{key: (weights, imgsz)}``.
 
+    ``rounds`` 0 measures nothing but params and GFLOPs (latency fields None).
     Returns ``{key: {"params", "GFLOPs", "latency_ms", "p10_ms", "p90_ms", "warmup_passes"}}`` plus, when
     ``control`` names a key, an entry ``"control"`` for the same checkpoint timed under a second slot and
     ``"resolution"``: the 90th percentile over rounds of |control / baseline - 1| (relative), i.e. the latency
@@ -69,6 +73,10 @@ def measure_latencies(candidates: dict, device: str = "cpu", rounds: int = 20, p
         x = torch.zeros(1, 3, imgsz, imgsz, device=next(model.parameters()).device)
         slots[key] = (model, x)
         info[key] = {"params": get_num_params(model), "GFLOPs": round(get_flops(model, imgsz), 3)}
+    if rounds < 1:  # no timing asked (a busy machine, a quick test): sizes only
+        for k in info:
+            info[k].update(latency_ms=None, p10_ms=None, p90_ms=None, warmup_passes=0)
+        return {**info, "control": None, "resolution": None}
     if control is not None:
         slots["control"] = slots[control]  # the same model object: any difference is the machine's noise
         info["control"] = dict(info[control])
@@ -82,9 +90,9 @@ def measure_latencies(candidates: dict, device: str = "cpu", rounds: int = 20, p
                 per_round[k].append(_timed(*slots[k], cuda, per_visit))
     for k in keys:
         ts = sorted(per_round[k])
-        q = statistics.quantiles(ts, n=10) if len(ts) > 1 else [ts[0]] * 9
+        q = statistics.quantiles(ts, n=10, method="inclusive") if len(ts) > 1 else [ts[0]] * 9  # within the data
         info[k].update(latency_ms=round(statistics.median(ts), 3), p10_ms=round(q[0], 3), p90_ms=round(q[-1], 3))
     if control is not None:
         dev = sorted(abs(c / b - 1) for c, b in zip(per_round["control"], per_round[control]))
-        info["resolution"] = statistics.quantiles(dev, n=10)[-1] if len(dev) > 1 else dev[0]
+        info["resolution"] = statistics.quantiles(dev, n=10, method="inclusive")[-1] if len(dev) > 1 else dev[0]
     return info

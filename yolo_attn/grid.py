@@ -88,7 +88,9 @@ class _Progress:
         self.running.add(name)
         self._line(f"started {name}")
 
-    def result(self, name, metrics):
+    def result(self, name, metrics, epochs=None):
+        if epochs and metrics.get("epoch", 0) > epochs:  # ultralytics' callback reports once more after the final val
+            return
         if "epoch" in metrics and self.epoch.get(name) != metrics["epoch"]:
             self.epoch[name] = metrics["epoch"]
             self._line(f"{name} epoch {metrics['epoch']} mAP50-95 {metrics.get('metrics/mAP50-95(B)', float('nan')):.4f}")
@@ -115,7 +117,9 @@ def _callback(progress: _Progress):
             progress.start(trial.config["cell"]["name"])
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
-            progress.result(trial.config["cell"]["name"], result)
+            argv = list(trial.config["cell"]["argv"])
+            epochs = int(argv[argv.index("--epochs") + 1]) if "--epochs" in argv else None
+            progress.result(trial.config["cell"]["name"], result, epochs)
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             progress.complete(trial.config["cell"]["name"], trial.last_result or {})

@@ -41,7 +41,7 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--retries", type=int, default=1, help="retries of a failed cell before it is reported failed")
     c = p.add_argument_group("report")
     c.add_argument("--latency-device", default="cpu", help="device of the comparison's latency column: cpu or a GPU index")
-    c.add_argument("--latency-runs", type=int, default=20, help="interleaved latency rounds per model")
+    c.add_argument("--latency-runs", type=int, default=20, help="interleaved latency rounds per model (0: no latency column; timing on a busy machine means little)")
     p.epilog = ("Every other train_attn.py flag (--data --imgsz --batch-size --epochs --weights --workers --compile) and "
                 "key=value settings are passed to every cell. Default --data: the embedded hard set (shapes-hard).")
     return p

@@ -4,8 +4,8 @@ The demo set (``yolo_attn.data.synthetic``) saturates: every model reaches mAP50
 modules is zero. This variant keeps the same deterministic, generated-on-first-use design but makes detection hard
 in the ways aerial sets are hard:
 
-- small objects: 10-32 px on a 128 px image (the demo set's are 18-42 px);
-- crowded: 2-10 objects per image, in clusters, allowed to overlap (occlusion: a later object may cover up to
+- small objects: 12-36 px on a 128 px image (the demo set's are 18-42 px);
+- crowded: 2-9 objects per image, in clusters, allowed to overlap (occlusion: a later object may cover up to
   ``MAX_COVER`` of an earlier one's box);
 - eight classes in four hue pairs (circle/ring, square/frame, triangle/outline, cross/diamond): the hue (jittered)
   narrows an object to its pair, only the shape (filled or hollow, cross or diamond) decides;
@@ -35,8 +35,8 @@ HARD_DEFAULTS = dict(n_train=400, n_val=100, imgsz=128, seed=0)
 HARD_ALIAS = "shapes-hard"  # --data value that selects this set
 MAX_COVER = 0.3  # largest fraction of an earlier object's box that a later one may cover (partial occlusion)
 _YAML_NAME = "shapes_hard.yaml"
-_SIZE = (10, 33)  # object side in pixels at imgsz 128 (scaled with imgsz), half-open
-_N_OBJECTS = (2, 11)  # objects per image, half-open
+_SIZE = (12, 37)  # object side in pixels at imgsz 128 (scaled with imgsz), half-open
+_N_OBJECTS = (2, 10)  # objects per image, half-open
 
 
 def default_hard_root() -> Path:
