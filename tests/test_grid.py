@@ -76,7 +76,7 @@ def test_local_grid_writes_every_cell_and_the_report(grid):
     att = [r for r in rows if r["module"] not in ("none", "control")]
     assert sorted(r["config"] for r in att) == sorted(n[: -len("-seed0")] for n in NAMES[1:])
     assert {r["baseline"] for r in att} == {"yolov5n"} and all(r["delta_mAP50-95"] != "" for r in att)
-    assert [r["config"] for r in rows if r["module"] == "control"] == ["yolov5n (control)"]
+    assert not [r for r in rows if r["module"] == "control"]  # --latency-runs 0: no timing (tests/test_compare_honest.py)
     md = (g / "comparison.md").read_text()
     assert md.count("| yolov5n-s") == 4 and "## Cells" in md
     # progress lines while it ran, and the final count
