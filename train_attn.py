@@ -6,6 +6,7 @@ Examples:
     python train_attn.py --cfg yolov5s-ema.yaml --data coco.yaml --epochs 300 --imgsz 640 --batch-size 64 --device 0,1,2,3
     python train_attn.py --cfg all --seed 0 1 2 --epochs 20           # plain yolov5n and every attention config
     python train_attn.py --cfg yolov5n-se.yaml lr0=0.005 mosaic=0.5   # key=value goes to ultralytics
+    python train_attn.py --cfg yolov5s.yaml --attn EMA --at 6,8 --attn-args 8  # generated yaml: runs/cfg/yolov5s-ema-6+8.yaml
 """
 
 import argparse
@@ -17,8 +18,13 @@ from yolo_attn.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, train
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cfg", default="yolov5n-simam.yaml",
-                   help="model yaml: shipped name (yolov5s-ema.yaml), path, comma list, or 'all' (plain + every module)")
+    p.add_argument("--cfg", default=None,
+                   help="model yaml: shipped name (yolov5s-ema.yaml), path, comma list, or 'all' (plain + every module); "
+                        "default yolov5n-simam.yaml; with --attn, the base to insert into (any detector: yolo11n.yaml)")
+    p.add_argument("--attn", default=None, help="insert this registered module into --cfg, e.g. EMA (writes PROJECT/cfg/*.yaml)")
+    p.add_argument("--at", default=None,
+                   help="where --attn goes: backbone (default, before SPPF), stages, neck, base layer indices 6,8, or a list backbone,neck")
+    p.add_argument("--attn-args", default="", help="the module's own args (never channels), e.g. 8 or 16,7")
     p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
     p.add_argument("--data", default=None, help="dataset yaml: coco.yaml, VisDrone.yaml or a path (default: embedded demo set)")
     p.add_argument("--weights", default=None, help="checkpoint to start from; matching layers are transferred")
@@ -45,6 +51,7 @@ def main(argv=None):
         args.cfg, args.data, weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz,
         device=args.device, workers=args.workers, project=args.project, name=args.name, seeds=args.seed,
         resume=args.resume, exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile,
+        attn=args.attn, at=args.at, attn_args=args.attn_args,
         **pass_through(extra),
     )
     for r in runs:

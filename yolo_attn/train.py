@@ -100,8 +100,23 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
     return Path(model.trainer.save_dir)
 
 
+def _attn_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
+    """``--attn/--at/--attn-args``: each base yaml with the module inserted, written to ``project/cfg/<stem>.yaml``."""
+    from yolo_attn.placement import generate_cfg, parse_at, parse_attn_args
+
+    if not attn:
+        if at is not None or attn_args:
+            raise UsageError("--at/--attn-args need --attn, e.g. --attn SE --at neck")
+        return cfgs
+    try:
+        at = parse_at(at) if isinstance(at, str) else ["backbone"] if at is None else at
+        return [str(generate_cfg(c, attn, at, parse_attn_args(attn_args), Path(project) / "cfg")) for c in cfgs]
+    except (KeyError, ValueError) as e:
+        raise UsageError(f"--attn {attn} --at {at}: {e.args[0] if isinstance(e, KeyError) else e}") from None
+
+
 def train(
-    cfg: str = "yolov5n-simam.yaml",
+    cfg: str | None = None,
     data: str | None = None,
     *,
     weights: str | None = None,
@@ -117,6 +132,9 @@ def train(
     exist_ok: bool = False,
     scale: str = "n",
     compile_modules: bool = False,
+    attn: str | None = None,
+    at=None,
+    attn_args=(),
     **overrides,
 ) -> list[Path]:
     """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
@@ -126,6 +144,10 @@ def train(
     existing folder is never overwritten unless ``exist_ok`` (ultralytics increments the name instead).
     ``resume``: True for the newest ``last.pt`` under ``project``, or a path to one.
     ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
+    ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
+    ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
+    is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
+    ``yolov5n-simam.yaml`` without ``attn`` and is required with it.
     """
     from ultralytics import YOLO
 
@@ -145,8 +167,13 @@ def train(
         model.train(resume=True, trainer=AttnDetectionTrainer, **extra)
         return [Path(model.trainer.save_dir)]
 
+    if cfg is None:
+        if attn:
+            raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
+        cfg = "yolov5n-simam.yaml"
     cfgs = resolve_cfgs(cfg, scale)
     check_imgsz(imgsz)
+    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
     for c in cfgs:
         check_model_cfg(c)
     data = resolve_data(data)
