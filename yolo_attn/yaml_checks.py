@@ -22,12 +22,12 @@ def _sources(d: dict, i: int, row) -> list[int]:
     if not entries:
         raise ValueError(f"{_where(d, i, row)}: 'from' is empty; give -1 (the previous layer) or a layer index")
     out = []
+    valid = f"-1..-{i} (relative) or 0..{i - 1} (absolute)" if i else "-1 (the image input)"
+    fix = (f"a layer can only read earlier layers: valid here {valid}. If layers were inserted above, shift every "
+           f"later 'from' (or generate the yaml with yolo_attn.insert_attention)")
     for j in entries:
         if isinstance(j, bool) or not isinstance(j, int):
-            raise ValueError(
-                f"{_where(d, i, row)}: 'from' entry {j!r} is not an integer; write -1 (previous layer), a negative "
-                f"offset, or an absolute layer index 0..{i - 1}"
-            )
+            raise ValueError(f"{_where(d, i, row)}: 'from' entry {j!r} is not an integer; {fix}")
         if i == 0 and j == -1:
             continue  # the image input
         a = j if j >= 0 else i + j
@@ -36,12 +36,7 @@ def _sources(d: dict, i: int, row) -> list[int]:
             continue
         why = ("points at the layer itself" if a == i else "points forward, to a layer built later") if a >= i else (
             "reaches before layer 0")
-        valid = f"-1..-{i} (relative) or 0..{i - 1} (absolute)" if i else "-1 (the image input)"
-        raise ValueError(
-            f"{_where(d, i, row)}: 'from' index {j} {why} (resolves to {a}); a layer can only read earlier layers: "
-            f"valid here {valid}. If layers were inserted above, shift every later 'from' (or generate the yaml with "
-            f"yolo_attn.insert_attention)"
-        )
+        raise ValueError(f"{_where(d, i, row)}: 'from' index {j} {why} (resolves to {a}); {fix}")
     return out
 
 
