@@ -1,6 +1,8 @@
 """insert_attention: placements found from the graph on six detector families build, run, add only the modules'
 parameters, feed Detect, reproduce the EMA authors' yolov5s layout and the shipped yamls; the yaml writer round-trips."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from ultralytics.nn.tasks import DetectionModel, yaml_model_load
@@ -166,3 +168,82 @@ def test_generate_cfg_reuses_same_content_and_never_overwrites(tmp_path):
     with pytest.raises(ValueError, match=r"EMA needs channels divisible by factor"):  # layers built before writing
         generate_cfg("yolov5n.yaml", "EMA", ["neck"], [24], tmp_path)
     assert not (tmp_path / "yolov5n-ema-neck.yaml").exists()
+
+
+def _train_cli(argv, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from yolo_attn.cli import main_guard
+
+    spec = importlib.util.spec_from_file_location("train_attn", Path(__file__).resolve().parents[1] / "train_attn.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rc = main_guard(mod.main, argv)
+    return rc, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--attn", "SE"], "error: --attn SE needs a base model to insert it into: add --cfg"),
+    (["--cfg", "yolov5n.yaml", "--at", "neck"], "error: --at/--attn-args need --attn"),
+    (["--cfg", "yolov5n.yaml", "--attn", "SEE"], "error: --attn SEE --at ['backbone']: no attention module 'SEE'. Did you mean 'SE'"),
+    (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "6,30"], "error: --attn SE --at [6, 30]: placement 30 on base yolov5n.yaml"),
+    (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "head"], "error: --attn SE --at ['head']: placement 'head': use one of"),
+    (["--cfg", "yolov5n.yaml", "--attn", "EMA", "--attn-args", "24"], "EMA needs channels divisible by factor"),
+])
+def test_cli_attn_errors(argv, msg, tmp_path, capsys):
+    rc, err = _train_cli([*argv, "--project", str(tmp_path / "runs")], capsys)
+    assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1
+    assert not list((tmp_path / "runs").rglob("*.yaml"))  # nothing generated
+
+
+def test_train_generates_names_and_records_the_yaml(tmp_path, monkeypatch):
+    """train(attn=...) without training: the generated file, run names, the model passed on (scale letter kept)."""
+    import yolo_attn.train as t
+    from yolo_attn.data.synthetic import make_dataset
+
+    data = make_dataset(tmp_path / "data", n_train=2, n_val=1, imgsz=64)
+    calls = []
+    monkeypatch.setattr(t, "train_one", lambda cfg, data, **kw: calls.append((cfg, kw)) or Path(kw["project"]) / kw["name"])
+    proj = (tmp_path / "r").resolve()
+    t.train("yolov5s.yaml", str(data), attn="EMA", at="6,8", attn_args="8", seeds=[0, 1], project=str(tmp_path / "r"))
+    gen = proj / "cfg" / "yolov5s-ema-6+8.yaml"
+    assert [(c, kw["name"]) for c, kw in calls] == [(str(gen), "yolov5s-ema-6+8-seed0"), (str(gen), "yolov5s-ema-6+8-seed1")]
+    assert yaml_model_load(gen)["attn"] == {"base": "yolov5s.yaml", "module": "EMA", "at": [6, 8], "args": [8], "layers": [7, 10]}
+    calls.clear()
+    t.train("yolov5n-se.yaml", str(data), attn="CBAM", at=["backbone", "neck"], project=str(tmp_path / "r"))
+    assert [Path(c).name for c, _ in calls] == ["yolov5n-se-cbam-backbone+neck.yaml"] and calls[0][1]["name"] == "yolov5n-se-cbam-backbone+neck"
+    calls.clear()
+    t.train("yolov5n.yaml", str(data), attn="SE", project=str(tmp_path / "r"))  # --at defaults to backbone
+    assert Path(calls[0][0]).name == "yolov5n-se-backbone.yaml"
+
+
+def test_cli_one_epoch_attn_run_records_provenance(tmp_path):
+    """A real 1-epoch run of train_attn.py --attn SE --at neck: yaml file, run name, args.yaml, checkpoint yaml."""
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import subprocess_env
+    from ultralytics.nn.tasks import torch_safe_load
+
+    from yolo_attn.data.synthetic import make_dataset
+
+    data = make_dataset(tmp_path / "data", n_train=8, n_val=4, imgsz=64)
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, str(root / "train_attn.py"), "--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "neck",
+           "--data", str(data), "--epochs", "1", "--imgsz", "64", "--batch-size", "4", "--project", "runs", "plots=False"]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=subprocess_env(), timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    gen = tmp_path / "runs" / "cfg" / "yolov5n-se-neck.yaml"
+    run = tmp_path / "runs" / "yolov5n-se-neck"
+    assert f"run saved to {run}" in r.stdout
+    args = yaml.safe_load((run / "args.yaml").read_text())
+    assert args["model"] == str(gen)
+    ckpt, _ = torch_safe_load(str(run / "weights" / "best.pt"))
+    model = ckpt["model"]
+    rec = {"base": "yolov5n.yaml", "module": "SE", "at": ["neck"], "args": [], "layers": [18, 22, 26]}
+    assert model.yaml["attn"] == rec and model.yaml["scale"] == "n"
+    assert [type(model.model[i]).__name__ for i in rec["layers"]] == ["SE"] * 3 and model.model[-1].f == rec["layers"]
+    assert sum(p.numel() for p in model.parameters()) == sum(
+        p.numel() for p in DetectionModel(insert_attention("yolov5n.yaml", "SE", "neck"), nc=model.yaml["nc"], verbose=False).parameters())
