@@ -247,3 +247,17 @@ def test_cli_one_epoch_attn_run_records_provenance(tmp_path):
     assert [type(model.model[i]).__name__ for i in rec["layers"]] == ["SE"] * 3 and model.model[-1].f == rec["layers"]
     assert sum(p.numel() for p in model.parameters()) == sum(
         p.numel() for p in DetectionModel(insert_attention("yolov5n.yaml", "SE", "neck"), nc=model.yaml["nc"], verbose=False).parameters())
+
+
+def test_relative_from_offsets_are_recomputed():
+    """A Concat written [-1, -6] (relative) must still read the intended layer, or its attention, after insertion."""
+    base = yaml_model_load("yolov5n.yaml")
+    base["head"][2][0] = [-1, -6]  # row 12 reads 6, written relative
+    base["head"][6][0] = [-1, -12]  # row 16 reads 4
+    d = insert_attention(base, "SE", [4, 6, 10])
+    rows = d["backbone"] + d["head"]
+    assert rows[15][0] == [-1, -7] and 15 - 7 == 8 and rows[8][2] == "SE"  # old 12 -> 15 reads SE after 6
+    assert rows[19][0] == [-1, -14] and rows[19 - 14][2] == "SE"  # old 16 -> 19 reads SE after 4
+    assert rows[14][0] == -1 and rows[13][2] == "SE" and rows[12][2] == "Conv"  # old 11 reads SE after 10 via -1
+    assert check_graph(d) == []
+    DetectionModel(d, verbose=False)
