@@ -186,9 +186,9 @@ def _train_cli(argv, capsys):
 @pytest.mark.parametrize("argv,msg", [
     (["--attn", "SE"], "error: --attn SE needs a base model to insert it into: add --cfg"),
     (["--cfg", "yolov5n.yaml", "--at", "neck"], "error: --at/--attn-args need --attn"),
-    (["--cfg", "yolov5n.yaml", "--attn", "SEE"], "error: --attn SEE --at ['backbone']: no attention module 'SEE'. Did you mean 'SE'"),
-    (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "6,30"], "error: --attn SE --at [6, 30]: placement 30 on base yolov5n.yaml"),
-    (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "head"], "error: --attn SE --at ['head']: placement 'head': use one of"),
+    (["--cfg", "yolov5n.yaml", "--attn", "SEE"], "error: --attn SEE --at backbone: no attention module 'SEE'. Did you mean 'SE'"),
+    (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "6,30"], "error: --attn SE --at 6,30: placement 30 on base yolov5n.yaml"),
+    (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "head"], "error: --attn SE --at head: placement 'head': use one of"),
     (["--cfg", "yolov5n.yaml", "--attn", "EMA", "--attn-args", "24"], "EMA needs channels divisible by factor"),
 ])
 def test_cli_attn_errors(argv, msg, tmp_path, capsys):

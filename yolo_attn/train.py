@@ -102,17 +102,18 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
 
 def _attn_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
     """``--attn/--at/--attn-args``: each base yaml with the module inserted, written to ``project/cfg/<stem>.yaml``."""
-    from yolo_attn.placement import generate_cfg, parse_at, parse_attn_args
+    from yolo_attn.placement import at_label, generate_cfg, parse_at, parse_attn_args
 
     if not attn:
         if at is not None or attn_args:
             raise UsageError("--at/--attn-args need --attn, e.g. --attn SE --at neck")
         return cfgs
+    shown = "backbone" if at is None else at if isinstance(at, str) else at_label(at)
     try:
-        at = parse_at(at) if isinstance(at, str) else ["backbone"] if at is None else at
-        return [str(generate_cfg(c, attn, at, parse_attn_args(attn_args), Path(project) / "cfg")) for c in cfgs]
+        places = parse_at(at) if isinstance(at, str) else ["backbone"] if at is None else at
+        return [str(generate_cfg(c, attn, places, parse_attn_args(attn_args), Path(project) / "cfg")) for c in cfgs]
     except (KeyError, ValueError) as e:
-        raise UsageError(f"--attn {attn} --at {at}: {e.args[0] if isinstance(e, KeyError) else e}") from None
+        raise UsageError(f"--attn {attn} --at {shown}: {e.args[0] if isinstance(e, KeyError) else e}") from None
 
 
 def train(
