@@ -129,6 +129,10 @@ def test_bad_placement_module_and_args():
         insert_attention("yolov5n.yaml", "SEE", "neck")
     with pytest.raises(ValueError, match=r"give SE's own arguments as a list"):
         insert_attention("yolov5n.yaml", "SE", "neck", 16)
+    broken = yaml_model_load("yolov5n.yaml")
+    broken["head"][-1][0] = [17, 20, 24]
+    with pytest.raises(ValueError, match=r"yolov5n.yaml: layer 24 .*'from' index 24 points at the layer itself"):
+        insert_attention(broken, "SE", "neck")
     with pytest.raises(ValueError, match=r"yolov8n-cls.yaml: the last head row .* is not a detection head"):
         insert_attention("yolov8n-cls.yaml", "SE", "neck")
 
@@ -186,13 +190,15 @@ def _train_cli(argv, capsys):
 @pytest.mark.parametrize("argv,msg", [
     (["--attn", "SE"], "error: --attn SE needs a base model to insert it into: add --cfg"),
     (["--cfg", "yolov5n.yaml", "--at", "neck"], "error: --at/--attn-args need --attn"),
+    (["--cfg", "all", "--attn", "SE"], "error: --cfg all --attn SE: give the base model(s) to insert SE into"),
     (["--cfg", "yolov5n.yaml", "--attn", "SEE"], "error: --attn SEE --at backbone: no attention module 'SEE'. Did you mean 'SE'"),
     (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "6,30"], "error: --attn SE --at 6,30: placement 30 on base yolov5n.yaml"),
     (["--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "head"], "error: --attn SE --at head: placement 'head': use one of"),
     (["--cfg", "yolov5n.yaml", "--attn", "EMA", "--attn-args", "24"], "EMA needs channels divisible by factor"),
 ])
 def test_cli_attn_errors(argv, msg, tmp_path, capsys):
-    rc, err = _train_cli([*argv, "--project", str(tmp_path / "runs")], capsys)
+    # a missing --data behind: should a check let the command through, it stops there instead of training
+    rc, err = _train_cli([*argv, "--project", str(tmp_path / "runs"), "--data", str(tmp_path / "none.yaml")], capsys)
     assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1
     assert not list((tmp_path / "runs").rglob("*.yaml"))  # nothing generated
 

@@ -125,6 +125,7 @@ def insert_attention(base, module: str, at="backbone", args=()) -> dict:
     from ultralytics.nn.tasks import yaml_model_load
 
     from yolo_attn.registry import get_attention
+    from yolo_attn.yaml_checks import check_graph
 
     get_attention(module)
     if isinstance(args, (str, bytes)) or not isinstance(args, (list, tuple)):
@@ -133,6 +134,7 @@ def insert_attention(base, module: str, at="backbone", args=()) -> dict:
         d, name = copy.deepcopy(base), base.get("yaml_file", "model dict")
     else:
         d, name = yaml_model_load(str(base)), str(base)
+    check_graph(d)  # a base with bad 'from' indices cannot be re-indexed meaningfully: its error names the layer
     at_list = list(at) if isinstance(at, (list, tuple)) else [at]
     if not at_list:
         raise ValueError(f"placement is empty; use one of {', '.join(PLACEMENTS)} or layer indices such as 6,8")

@@ -172,6 +172,8 @@ def train(
         if attn:
             raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
         cfg = "yolov5n-simam.yaml"
+    if attn and cfg.strip().lower() == "all":
+        raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
     cfgs = resolve_cfgs(cfg, scale)
     check_imgsz(imgsz)
     cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
