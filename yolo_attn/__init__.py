@@ -18,9 +18,11 @@ _safe_load.install()  # allow-list our module classes for ULTRALYTICS_SAFE_LOAD=
 
 from yolo_attn.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  # noqa: E402
 from yolo_attn.compile import compile_attention  # noqa: E402
+from yolo_attn.transfer import load_weights  # noqa: E402
 
 __all__ = (
     "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM",
     "ATTENTION_REGISTRY", "register_attention", "get_attention",
-    "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
+    "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "load_weights",
+    "__version__",
 )
