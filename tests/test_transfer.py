@@ -145,6 +145,19 @@ def test_attention_weights_carry_over_between_models_of_one_base(log_lines):
     assert (report["transferred"], report["base_total"], report["new_tensors"]) == (427, 427, 0)
 
 
+def test_another_class_count_keeps_all_but_the_class_outputs(plain_ckpt, log_lines):
+    """80-class checkpoint -> 4-class model: ultralytics' rules rebuild the class branch at the source width, so every
+    base tensor but the three class-output convs (weight + bias) is the checkpoint's."""
+    path, plain_sd = plain_ckpt
+    model = DetectionModel("yolov5n-se.yaml", nc=4, verbose=False)
+    report = load_weights(model, path)
+    assert report["missed"] == [f"model.25.cv3.{i}.2.{p}" for i in range(3) for p in ("weight", "bias")]
+    assert (report["transferred"], report["base_total"]) == (421, 427)
+    assert torch.equal(model.state_dict()["model.25.cv3.0.1.conv.weight"], plain_sd["model.24.cv3.0.1.conv.weight"])
+    assert log_lines[-1].startswith("transferred 98.6% of the base (421/427 tensors); new: 2 tensors in 1 attention "
+                                    "layer; not transferred: model.25.cv3.0.2.weight")
+
+
 @pytest.mark.parametrize("other", ["yolov5s.yaml", "yolov8n.yaml"])
 def test_another_base_or_scale_is_refused(other, tmp_path):
     path = tmp_path / "other.pt"

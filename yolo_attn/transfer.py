@@ -138,7 +138,7 @@ def _reindexed(src, dst_layout: list, src_layout: list):
     return proxy
 
 
-def load_weights(model, ckpt, verbose: bool = True) -> dict:
+def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) -> dict:
     """Load the base (and matching attention) tensors of ``ckpt`` into ``model`` across attention insertions.
 
     Args:
@@ -146,6 +146,7 @@ def load_weights(model, ckpt, verbose: bool = True) -> dict:
         ckpt: checkpoint path, loaded checkpoint dict (``{"model": m}`` / ``{"ema": m}``), ``YOLO`` object or model;
             its ``model.yaml`` gives its layout.
         verbose: log the summary line with ultralytics' ``LOGGER``.
+        label: how messages name the checkpoint (default: its path, or "the checkpoint").
 
     Returns:
         dict with ``transferred`` / ``base_total`` (base tensors copied / base tensors of ``model``), ``percent``,
@@ -158,7 +159,8 @@ def load_weights(model, ckpt, verbose: bool = True) -> dict:
     """
     if hasattr(model, "model") and not isinstance(model.model, nn.Sequential):  # a YOLO object
         model = model.model
-    src, label = _source_model(ckpt)
+    src, name = _source_model(ckpt)
+    label = label or name
     if base_signature(src) != base_signature(model):
         raise UsageError(_mismatch(src, model, label))
     dst_layout, src_layout = base_layout(model.yaml), base_layout(src.yaml)
@@ -231,5 +233,7 @@ class TransferMixin:
     def get_model(self, cfg=None, weights=None, verbose=True):
         model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
         if weights:
-            load_weights(model, weights, verbose=verbose)
+            given = getattr(self.args, "pretrained", None)
+            label = f"--weights {given}" if isinstance(given, (str, Path)) and not self.args.resume else None
+            load_weights(model, weights, verbose=verbose, label=label)
         return model
