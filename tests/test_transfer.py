@@ -169,7 +169,7 @@ def test_another_base_or_scale_is_refused(other, tmp_path):
     msg = str(e.value)
     assert f"checkpoint {path} is a {other} (scale {other[6]}" in msg
     assert "but the model is a yolov5n-se.yaml (scale n; base: 25 layers" in msg
-    assert "base layer 0 is Conv [" in msg and "Give weights of the same base and scale" in msg
+    assert "base layer 0 (Conv) has conv.weight [" in msg and "Give weights of the same base and scale" in msg
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # nothing half-loaded
 
 

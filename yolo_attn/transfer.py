@@ -203,10 +203,14 @@ def _mismatch(src, model, label: str) -> str:
     a, b = base_signature(src), base_signature(model)
     detail = f"the checkpoint's base has {len(a)} layers, the model's {len(b)}"
     for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            first = lambda s: f"{s[0]} {list(s[1][0][1]) if s[1] else []}"  # noqa: E731
-            detail = f"base layer {i} is {first(x)} in the checkpoint but {first(y)} in the model"
-            break
+        if x == y:
+            continue
+        if x[0] != y[0] or len(x[1]) != len(y[1]):
+            detail = f"base layer {i} is a {x[0]} in the checkpoint but a {y[0]} in the model"
+        else:
+            (name, sx), sy = next((tx, ty[1]) for tx, ty in zip(x[1], y[1]) if tx != ty)
+            detail = f"base layer {i} ({x[0]}) has {name} {list(sx)} in the checkpoint but {list(sy)} in the model"
+        break
     return (f"{label} is a {_describe(src)} but the model is a {_describe(model)}: {detail}. "
             "Give weights of the same base and scale (a yolov5n checkpoint for yolov5n-*.yaml, yolov5s for "
             "yolov5s-*.yaml, ...), or train the model from scratch without --weights")
