@@ -173,6 +173,13 @@ def test_another_base_or_scale_is_refused(other, tmp_path):
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # nothing half-loaded
 
 
+def test_fused_checkpoint_is_refused_with_the_reason(tmp_path):
+    path = tmp_path / "fused.pt"
+    torch.save({"model": DetectionModel("yolov5n.yaml", verbose=False).fuse(verbose=False)}, path)
+    with pytest.raises(UsageError, match=r"fused.pt is fused for inference .* give the unfused checkpoint"):
+        load_weights(DetectionModel("yolov5n-se.yaml", verbose=False), path)
+
+
 # ----------------------------------------------------------------------------- end to end (tiny training runs)
 TINY = dict(epochs=1, imgsz=64, batch=8, workers=0, plots=False)
 

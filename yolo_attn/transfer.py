@@ -161,6 +161,9 @@ def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) ->
         model = model.model
     src, name = _source_model(ckpt)
     label = label or name
+    if getattr(src, "is_fused", lambda: False)() and not model.is_fused():
+        raise UsageError(f"{label} is fused for inference (Conv and BatchNorm merged), so its tensors do not map onto "
+                         "a trainable model; give the unfused checkpoint that training saved (weights/best.pt, last.pt)")
     if base_signature(src) != base_signature(model):
         raise UsageError(_mismatch(src, model, label))
     dst_layout, src_layout = base_layout(model.yaml), base_layout(src.yaml)
