@@ -120,7 +120,7 @@ def _source_model(ckpt):
     if hasattr(ckpt, "model") and not isinstance(getattr(ckpt, "model"), nn.Sequential):  # a YOLO object
         ckpt = ckpt.model
     if not isinstance(ckpt, nn.Module) or not isinstance(getattr(ckpt, "yaml", None), dict):
-        raise ValueError(f"{label}: not an ultralytics model checkpoint with a model yaml (ckpt['model'].yaml); "
+        raise UsageError(f"{label}: not an ultralytics model checkpoint with a model yaml (ckpt['model'].yaml); "
                          "give a .pt saved by ultralytics training or torch.save({'model': model})")
     return ckpt.float(), label
 
