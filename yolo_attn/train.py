@@ -16,6 +16,7 @@ import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, whi
 from yolo_attn.checks import (
     UsageError, check_device, check_imgsz, check_model_cfg, check_weights, resolve_cfgs, resolve_data, run_dir,
 )
+from yolo_attn.transfer import TransferMixin, check_transfer
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "AttnDetectionTrainer", "train", "train_one", "use_local_fonts",
@@ -52,8 +53,11 @@ def use_local_fonts() -> None:
     plotting.check_font = check_font
 
 
-class AttnDetectionTrainer(DetectionTrainer):
+class AttnDetectionTrainer(TransferMixin, DetectionTrainer):
     """ultralytics' ``DetectionTrainer``, importable from the yolo_attn package, for multi-GPU (DDP) runs.
+
+    ``TransferMixin`` loads ``pretrained=`` weights (``--weights``) by base layer (``yolo_attn.transfer``) instead of
+    ultralytics' index matching, so a plain checkpoint fully starts a model with inserted attention rows.
 
     For ``--device 0,1,...`` ultralytics pickles the trainer class (by reference) and the model, which for a yaml
     config is only its file name, into a state file that fresh worker processes load. Unpickling this class
@@ -87,15 +91,16 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
               compile_modules: bool = False, **kwargs):
     """Train one model yaml with ultralytics' ``DetectionTrainer``; return its run folder (``Path``).
 
-    ``weights``: checkpoint whose matching layers (same name and shape) start the model; ultralytics prints
-    "Transferred N/M items". ``compile_modules``: ``torch.compile`` the attention modules once the trainer has
+    ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
+    position) start the model, mapped across inserted attention rows by ``yolo_attn.load_weights``, which logs
+    "transferred 100% of the base (N/N tensors); new: ...". ``compile_modules``: ``torch.compile`` the attention modules once the trainer has
     built its model (``--compile``). Other ``kwargs`` are ultralytics train settings (epochs, imgsz, batch, seed, ...).
     """
     from ultralytics import YOLO
 
     model = _with_compile(YOLO(cfg), compile_modules)
     if weights:
-        kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer transfers matching layers and logs how many
+        kwargs["pretrained"] = str(Path(weights).resolve())  # AttnDetectionTrainer.get_model -> load_weights
     model.train(data=data, project=project, name=name, trainer=AttnDetectionTrainer, **kwargs)
     return Path(model.trainer.save_dir)
 
@@ -181,7 +186,9 @@ def train(
         check_model_cfg(c)
     data = resolve_data(data)
     if weights:
-        check_weights(weights)
+        ckpt = check_weights(weights)
+        for c in cfgs:  # another base or scale: refuse before any run folder is made
+            check_transfer(c, ckpt, label=f"--weights {weights}")
     seeds = list(seeds) or [0]
     project, _ = run_dir(project, "", exist_ok)
     runs = []
