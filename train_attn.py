@@ -6,6 +6,7 @@ Examples:
     python train_attn.py --cfg yolov5s-ema.yaml --data coco.yaml --epochs 300 --imgsz 640 --batch-size 64 --device 0,1,2,3
     python train_attn.py --cfg all --seed 0 1 2 --epochs 20           # plain yolov5n and every attention config
     python train_attn.py --cfg yolov5n-se.yaml lr0=0.005 mosaic=0.5   # key=value goes to ultralytics
+    python train_attn.py --cfg yolov5s.yaml --attn EMA --at 6,8 --attn-args 8  # generated yaml: runs/cfg/yolov5s-ema-6+8.yaml
     python train_attn.py --cfg yolov5n.yaml --data shapes-hard         # the harder embedded set (grids' default)
 """
 

@@ -18,9 +18,13 @@ _safe_load.install()  # allow-list our module classes for ULTRALYTICS_SAFE_LOAD=
 
 from yolo_attn.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  # noqa: E402
 from yolo_attn.compile import compile_attention  # noqa: E402
+from yolo_attn.placement import insert_attention, write_model_yaml  # noqa: E402
+from yolo_attn.yaml_checks import check_graph  # noqa: E402
+from yolo_attn.transfer import load_weights  # noqa: E402
 
 __all__ = (
     "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM",
     "ATTENTION_REGISTRY", "register_attention", "get_attention",
     "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
+    "insert_attention", "write_model_yaml", "check_graph", "load_weights",
 )

@@ -50,7 +50,8 @@ def _config_exists(cfg: str) -> bool:
 
     if Path(cfg).is_file():
         return True
-    unified = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", Path(cfg).stem) + Path(cfg).suffix  # yolov5n-se -> yolov5-se
+    # as ultralytics' yaml_model_load: the whole path, so path/to/yolov5n-x.yaml -> path/to/yolov5-x.yaml (scale n)
+    unified = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", str(cfg))
     return any(tasks.check_yaml(name, hard=False) for name in {cfg, unified})
 
 
@@ -207,8 +208,12 @@ def check_model_cfg(cfg: str) -> None:
 
     from ultralytics.nn import tasks
 
+    from yolo_attn.yaml_checks import check_graph
+
     try:
-        tasks.parse_model(copy.deepcopy(tasks.yaml_model_load(cfg)), 3, verbose=False)
+        d = tasks.yaml_model_load(cfg)
+        check_graph(d)  # bad 'from' indices: a message naming the layer instead of a raw IndexError
+        tasks.parse_model(copy.deepcopy(d), 3, verbose=False)
     except (KeyError, ValueError) as e:
         msg = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
         raise UsageError(msg if str(cfg) in msg else f"--cfg {cfg}: {msg}") from None

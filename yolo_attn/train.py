@@ -16,6 +16,7 @@ import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, whi
 from yolo_attn.checks import (
     UsageError, check_device, check_imgsz, check_model_cfg, check_weights, resolve_cfgs, resolve_data, run_dir,
 )
+from yolo_attn.transfer import TransferMixin, check_transfer
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "AttnDetectionTrainer", "train", "train_one", "use_local_fonts",
@@ -52,8 +53,11 @@ def use_local_fonts() -> None:
     plotting.check_font = check_font
 
 
-class AttnDetectionTrainer(DetectionTrainer):
+class AttnDetectionTrainer(TransferMixin, DetectionTrainer):
     """ultralytics' ``DetectionTrainer``, importable from the yolo_attn package, for multi-GPU (DDP) runs.
+
+    ``TransferMixin`` loads ``pretrained=`` weights (``--weights``) by base layer (``yolo_attn.transfer``) instead of
+    ultralytics' index matching, so a plain checkpoint fully starts a model with inserted attention rows.
 
     For ``--device 0,1,...`` ultralytics pickles the trainer class (by reference) and the model, which for a yaml
     config is only its file name, into a state file that fresh worker processes load. Unpickling this class
@@ -87,21 +91,38 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
               compile_modules: bool = False, **kwargs):
     """Train one model yaml with ultralytics' ``DetectionTrainer``; return its run folder (``Path``).
 
-    ``weights``: checkpoint whose matching layers (same name and shape) start the model; ultralytics prints
-    "Transferred N/M items". ``compile_modules``: ``torch.compile`` the attention modules once the trainer has
+    ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
+    position) start the model, mapped across inserted attention rows by ``yolo_attn.load_weights``, which logs
+    "transferred 100% of the base (N/N tensors); new: ...". ``compile_modules``: ``torch.compile`` the attention modules once the trainer has
     built its model (``--compile``). Other ``kwargs`` are ultralytics train settings (epochs, imgsz, batch, seed, ...).
     """
     from ultralytics import YOLO
 
     model = _with_compile(YOLO(cfg), compile_modules)
     if weights:
-        kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer transfers matching layers and logs how many
+        kwargs["pretrained"] = str(Path(weights).resolve())  # AttnDetectionTrainer.get_model -> load_weights
     model.train(data=data, project=project, name=name, trainer=AttnDetectionTrainer, **kwargs)
     return Path(model.trainer.save_dir)
 
 
+def _attn_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
+    """``--attn/--at/--attn-args``: each base yaml with the module inserted, written to ``project/cfg/<stem>.yaml``."""
+    from yolo_attn.placement import at_label, generate_cfg, parse_at, parse_attn_args
+
+    if not attn:
+        if at is not None or attn_args:
+            raise UsageError("--at/--attn-args need --attn, e.g. --attn SE --at neck")
+        return cfgs
+    shown = "backbone" if at is None else at if isinstance(at, str) else at_label(at)
+    try:
+        places = parse_at(at) if isinstance(at, str) else ["backbone"] if at is None else at
+        return [str(generate_cfg(c, attn, places, parse_attn_args(attn_args), Path(project) / "cfg")) for c in cfgs]
+    except (KeyError, ValueError) as e:
+        raise UsageError(f"--attn {attn} --at {shown}: {e.args[0] if isinstance(e, KeyError) else e}") from None
+
+
 def train(
-    cfg: str = "yolov5n-simam.yaml",
+    cfg: str | None = None,
     data: str | None = None,
     *,
     weights: str | None = None,
@@ -117,6 +138,9 @@ def train(
     exist_ok: bool = False,
     scale: str = "n",
     compile_modules: bool = False,
+    attn: str | None = None,
+    at=None,
+    attn_args=(),
     **overrides,
 ) -> list[Path]:
     """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
@@ -126,6 +150,10 @@ def train(
     existing folder is never overwritten unless ``exist_ok`` (ultralytics increments the name instead).
     ``resume``: True for the newest ``last.pt`` under ``project``, or a path to one.
     ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
+    ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
+    ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
+    is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
+    ``yolov5n-simam.yaml`` without ``attn`` and is required with it.
     """
     from ultralytics import YOLO
 
@@ -145,13 +173,22 @@ def train(
         model.train(resume=True, trainer=AttnDetectionTrainer, **extra)
         return [Path(model.trainer.save_dir)]
 
+    if cfg is None:
+        if attn:
+            raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
+        cfg = "yolov5n-simam.yaml"
+    if attn and cfg.strip().lower() == "all":
+        raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
     cfgs = resolve_cfgs(cfg, scale)
     check_imgsz(imgsz)
+    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
     for c in cfgs:
         check_model_cfg(c)
     data = resolve_data(data)
     if weights:
-        check_weights(weights)
+        ckpt = check_weights(weights)
+        for c in cfgs:  # another base or scale: refuse before any run folder is made
+            check_transfer(c, ckpt, label=f"--weights {weights}")
     seeds = list(seeds) or [0]
     project, _ = run_dir(project, "", exist_ok)
     runs = []

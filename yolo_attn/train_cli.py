@@ -15,16 +15,19 @@ __all__ = ("add_train_args", "parse_args", "train_kwargs", "run", "resolve_data_
 
 def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the training flags shared by ``train_attn.py`` and ``ablate_attn.py`` to ``p``."""
-    p.add_argument("--cfg", default="yolov5n-simam.yaml",
-                   help="model yaml: shipped name (yolov5s-ema.yaml), path, comma list, or 'all' (plain + every module)")
+    p.add_argument("--cfg", default=None,
+                   help="model yaml: shipped name (yolov5s-ema.yaml), path, comma list, or 'all' (plain + every module); "
+                        "default yolov5n-simam.yaml; with --attn, the base to insert into (any detector: yolo11n.yaml)")
+    p.add_argument("--attn", default=None, help="insert this registered module into --cfg, e.g. EMA (writes PROJECT/cfg/*.yaml)")
+    p.add_argument("--at", default=None,
+                   help="where --attn goes: backbone (default, before SPPF), stages, neck, base layer indices 6,8, or a list backbone,neck")
+    p.add_argument("--attn-args", default="", help="the module's own args (never channels), e.g. 8 or 16,7")
     p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
-    p.add_argument("--attn", default=None, help="attention module to insert into --cfg, e.g. EMA")
-    p.add_argument("--at", default=None, help="where to insert --attn: backbone, stages, neck, or layer indices 6,8")
-    p.add_argument("--attn-args", default=None, help="the module's own yaml args, e.g. 8 or 16,7")
     p.add_argument("--data", default=None,
-                   help="dataset yaml: coco.yaml, VisDrone.yaml, shapes-hard (embedded hard set) or a path "
+                   help="dataset yaml: coco.yaml, VisDrone.yaml, shapes-hard (the embedded hard set) or a path "
                         "(default: embedded demo set)")
-    p.add_argument("--weights", default=None, help="checkpoint to start from; matching layers are transferred")
+    p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
+                        "indices across inserted attention rows (yolo_attn.load_weights)")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="total batch size over all GPUs")
     p.add_argument("--imgsz", "--img-size", type=int, default=DEFAULT_IMGSZ, help="train/val image size (pixels)")
@@ -63,8 +66,7 @@ def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dic
         workers=args.workers, project=args.project, name=args.name, seeds=args.seed, resume=args.resume,
         exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile, **pass_through(extra),
     )
-    if args.attn or args.at or args.attn_args:  # train() checks them (--at/--attn-args without --attn is an error)
-        kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args or "")
+    kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args)  # train() checks them
     return (args.cfg, resolve_data_alias(args.data)), kw
 
 
