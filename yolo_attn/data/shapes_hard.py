@@ -7,8 +7,8 @@ in the ways aerial sets are hard:
 - small objects: 12-36 px on a 128 px image (the demo set's are 18-42 px);
 - crowded: 2-9 objects per image, in clusters, allowed to overlap (occlusion: a later object may cover up to
   ``MAX_COVER`` of an earlier one's box);
-- eight classes in four hue pairs (circle/ring, square/frame, triangle/outline, cross/diamond): the hue (jittered)
-  narrows an object to its pair, only the shape (filled or hollow, cross or diamond) decides;
+- eight classes, filled and hollow twins (circle/ring, square/frame, triangle/outline, cross/diamond), each with a
+  hue of its own jittered to touch its neighbours', so colour narrows the class down and the shape decides;
 - clutter: unlabelled distractors (blobs, strokes, polygons, some in the classes' hues) on a textured background.
 
 ``make_hard_dataset(root)`` writes ``root/shapes_hard.yaml`` and the YOLO layout; the same arguments always give
@@ -51,13 +51,14 @@ def default_hard_dataset() -> Path:
     return make_hard_dataset(default_hard_root(), **HARD_DEFAULTS)
 
 
-_HUES = (0, 60, 120, 30)  # OpenCV hue (0-180) of each filled/hollow pair: red, green, blue, orange
+_HUES = (0, 22, 45, 67, 90, 112, 135, 157)  # OpenCV hue (0-180) of each class: neighbours a jitter apart
 
 
 def _color(rng: np.random.RandomState, cls: int | None = None) -> tuple:
-    """A saturated BGR colour: around the class pair's hue (filled and hollow twins share it, so only the shape
-    tells them apart), or any hue for clutter (distractors in the classes' colours)."""
-    h = rng.randint(0, 180) if cls is None else (_HUES[cls // 2] + rng.randint(-12, 13)) % 180
+    """A saturated BGR colour: around the class's hue (jittered ±8 over 22-wide steps, so neighbouring classes, a
+    filled shape and its hollow twin, come close in colour and the shape must decide), or any hue for clutter
+    (distractors in the classes' colours)."""
+    h = rng.randint(0, 180) if cls is None else (_HUES[cls] + rng.randint(-8, 9)) % 180
     hsv = np.uint8([[[h, rng.randint(120, 256), rng.randint(110, 256)]]])
     return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
 
