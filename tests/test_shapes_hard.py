@@ -49,5 +49,5 @@ def test_alias_generates_the_default_set(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sh, "HARD_DEFAULTS", dict(n_train=2, n_val=1, imgsz=64, seed=0))
     path = resolve_data_alias("shapes-hard")
-    assert path.startswith(str(tmp_path / "shapes-hard-2x1-64px-seed0")) and path.endswith("shapes_hard.yaml")
+    assert path.startswith(str(tmp_path / "shapes-hard-v1-2x1-64px-seed0")) and path.endswith("shapes_hard.yaml")
     assert resolve_data_alias("coco.yaml") == "coco.yaml" and resolve_data_alias(None) is None

@@ -32,6 +32,7 @@ __all__ = ("HARD_NAMES", "HARD_DEFAULTS", "HARD_ALIAS", "MAX_COVER", "make_hard_
 
 HARD_NAMES = ("circle", "ring", "square", "frame", "triangle", "triangle_outline", "cross", "diamond")
 HARD_DEFAULTS = dict(n_train=400, n_val=100, imgsz=128, seed=0)
+VERSION = 1  # of the generator: part of the folder name and the spec, so a changed generator never meets a stale set
 HARD_ALIAS = "shapes-hard"  # --data value that selects this set
 MAX_COVER = 0.3  # largest fraction of an earlier object's box that a later one may cover (partial occlusion)
 _YAML_NAME = "shapes_hard.yaml"
@@ -43,7 +44,7 @@ def default_hard_root() -> Path:
     """``$YOLO_ATTN_DATASETS/shapes-hard-...`` or ``~/.cache/yolo_attn/shapes-hard-...`` (name spells the settings)."""
     base = os.getenv("YOLO_ATTN_DATASETS") or Path.home() / ".cache" / "yolo_attn"
     d = HARD_DEFAULTS
-    return Path(base) / f"shapes-hard-{d['n_train']}x{d['n_val']}-{d['imgsz']}px-seed{d['seed']}"
+    return Path(base) / f"shapes-hard-v{VERSION}-{d['n_train']}x{d['n_val']}-{d['imgsz']}px-seed{d['seed']}"
 
 
 def default_hard_dataset() -> Path:
@@ -149,7 +150,7 @@ def make_hard_dataset(root, n_train: int = 400, n_val: int = 100, imgsz: int = 1
         raise ValueError(f"make_hard_dataset: imgsz {imgsz} is too small for crowds of small objects; use 64 or more")
     root = Path(root).resolve()
     yaml_file = root / _YAML_NAME
-    spec = dict(kind="hard", n_train=n_train, n_val=n_val, imgsz=imgsz, seed=seed)
+    spec = dict(kind="hard", version=VERSION, n_train=n_train, n_val=n_val, imgsz=imgsz, seed=seed)
     if _complete(root, yaml_file, spec):
         return yaml_file
     for split_id, (split, n) in enumerate((("train", n_train), ("val", n_val))):
