@@ -55,7 +55,8 @@ def grid(data, tmp_path_factory):
             "g", "--data", str(data), "--latency-runs", "0", *TINY]
     r = _ablate(args, tmp)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    return dict(tmp=tmp, dir=tmp / "runs" / "g", args=args, out=r.stdout + r.stderr)
+    # cells.csv describes the latest invocation (later tests extend the grid): keep this one's
+    return dict(tmp=tmp, dir=tmp / "runs" / "g", args=args, out=r.stdout + r.stderr, cells=_cells(tmp / "runs" / "g"))
 
 
 NAMES = ["yolov5n-seed0", "yolov5n-se-backbone-seed0", "yolov5n-se-neck-seed0", "yolov5n-simam-backbone-seed0",
@@ -70,7 +71,7 @@ def test_local_grid_writes_every_cell_and_the_report(grid):
     for f in ("comparison.md", "comparison.csv", "comparison.png", "heatmap.png", "cells.csv"):
         assert (g / f).is_file(), f
     assert (g / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
-    cells = _cells(g)
+    cells = grid["cells"]
     assert list(cells) == NAMES and {r["status"] for r in cells.values()} == {"finished"}
     rows = list(csv.DictReader((g / "comparison.csv").open()))
     att = [r for r in rows if r["module"] not in ("none", "control")]
@@ -117,7 +118,7 @@ def test_failing_cell_is_retried_then_reported(grid):
 
 def test_cell_trains_what_train_attn_trains(grid):
     """The same cell through train_attn.py (same torch thread count as the trial): same yaml, params, args, mAP."""
-    cell = _cells(grid["dir"])["yolov5n-se-neck-seed0"]
+    cell = grid["cells"]["yolov5n-se-neck-seed0"]
     argv = cell["command"].split()[2:]
     other = grid["tmp"] / "single"
     argv[argv.index("--project") + 1] = str(other)
