@@ -148,7 +148,7 @@ def run_grid(cells: list[Cell], grid_dir, *, cpus_per_trial: float = 1, gpus_per
     status = {}
     todo = []
     for c in cells:
-        if False:
+        if cell_state(c.run_dir) == DONE:
             status[c.name] = {"status": "skipped", "error": "", **best_metrics(c.run_dir)}
         else:
             todo.append(c)
