@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import LOGGER
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.checks import (
@@ -150,6 +151,8 @@ def train(
     existing folder is never overwritten unless ``exist_ok`` (ultralytics increments the name instead).
     ``resume``: True for the newest ``last.pt`` under ``project``, or a path to one.
     ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
+    ``weights``: start every run from this checkpoint (``yolo_attn.load_weights``); unless ``optimizer`` is given,
+    such a fine-tune uses ``optimizer="SGD"`` (YOLOv5's default) instead of ultralytics' ``auto``.
     ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
@@ -189,6 +192,10 @@ def train(
         ckpt = check_weights(weights)
         for c in cfgs:  # another base or scale: refuse before any run folder is made
             check_transfer(c, ckpt, label=f"--weights {weights}")
+        if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
+            overrides["optimizer"] = "SGD"
+            LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto picks "
+                        "AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
     seeds = list(seeds) or [0]
     project, _ = run_dir(project, "", exist_ok)
     runs = []
