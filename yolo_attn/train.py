@@ -194,8 +194,8 @@ def train(
             check_transfer(c, ckpt, label=f"--weights {weights}")
         if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
             overrides["optimizer"] = "SGD"
-            LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto picks "
-                        "AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
+            LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto "
+                        "picks AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
     seeds = list(seeds) or [0]
     project, _ = run_dir(project, "", exist_ok)
     runs = []
