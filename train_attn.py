@@ -28,7 +28,8 @@ def parse_args(argv=None):
     p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
     p.add_argument("--data", default=None, help="dataset yaml: coco.yaml, VisDrone.yaml or a path (default: embedded demo set)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
-                        "indices across inserted attention rows (yolo_attn.load_weights)")
+                        "indices across inserted attention rows (yolo_attn.load_weights); trains with optimizer=SGD "
+                        "unless optimizer=... is given")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="total batch size over all GPUs")
     p.add_argument("--imgsz", "--img-size", type=int, default=DEFAULT_IMGSZ, help="train/val image size (pixels)")
