@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import seed_modules as seed
+from yolo_attn.reference import seed
 from module_checks import DEVICES
 import yolo_attn
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM, compile_attention
