@@ -267,9 +267,8 @@ def _unwrap_init(cls) -> None:
 def _on_register(name: str, cls: type) -> None:
     """Registry listener: refuse a name ultralytics already defines, else make ``name`` a yaml layer."""
     current = _adapter.owner_of(name)
-    ours = current is cls or name in _adapter._saved
     shipped = name in SHIPPED_NAMES and cls.__module__.startswith("yolo_attn.models.")
-    if current is not _MISSING and not ours and not shipped:
+    if current is not _MISSING and current is not cls and not shipped:
         what = f"{current.__module__}.{current.__qualname__}" if isinstance(current, type) else type(current).__name__
         raise ValueError(
             f"attention name {name!r} is already defined by ultralytics ({what}); registering it would replace that "
