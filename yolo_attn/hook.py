@@ -287,9 +287,9 @@ def _self_test() -> None:
         "head": [],
     }
     model, _ = tasks.parse_model(d, 3, verbose=False)
-    got = [m.fc[0].in_features for m in model[2]] if isinstance(model[2], nn.Sequential) else [model[2].fc[0].in_features]
+    got = [m.fc[0].in_features for m in model.modules() if isinstance(m, ATTENTION_REGISTRY["SE"])]
     if got != [8, 8]:
-        raise RuntimeError(f"SE from layer 0 repeated twice got input channels {got}, expected [8, 8]")
+        raise RuntimeError(f"self-test: SE repeated twice from layer 0 got input channels {got}, expected [8, 8]")
 
 
 def _uninstall() -> None:
@@ -306,7 +306,8 @@ def install() -> None:
         return
     try:
         add_registry_listener(_on_register)  # replays the modules registered so far
-        parse_model._yolo_attn = True
+        parse_model.__wrapped__ = _adapter.parse_model  # lets a later plugin (or adapter) find ultralytics' own
+        check_yaml.__wrapped__ = _adapter.check_yaml
         _adapter.set("parse_model", parse_model)
         _adapter.set("check_yaml", check_yaml)
         _self_test()
