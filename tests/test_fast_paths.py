@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from yolo_attn.reference import seed
-from module_checks import DEVICES
+from module_checks import DEVICES, randomise
 import yolo_attn
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM, compile_attention
 from yolo_attn.compile import attention_modules, compile_attention_callback, is_compiled
@@ -34,15 +34,7 @@ SEEDS = {
 def _pair(name):
     """(seed, ours) holding the same random numbers, BatchNorm statistics included."""
     ref, ours = SEEDS[name][0](), SEEDS[name][1]()
-    g = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        for p in ref.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        for n, b in ref.named_buffers():
-            if n.endswith("running_mean"):
-                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
-            elif n.endswith("running_var"):
-                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
+    randomise(ref, seed=3)
     state = dict(ref.state_dict())
     if name == "SRM":
         state["cfc"] = state.pop("cfc.weight").view(-1, 2)

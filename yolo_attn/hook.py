@@ -241,7 +241,6 @@ def _wrap_init(cls) -> None:
             c1 = site.ch[site.f]
         except TypeError:
             raise ValueError(f"{where}: {cls.__name__} takes one input; write 'from' as one index, e.g. -1") from None
-        _reject_explicit_channels(cls, site, c1, args, where)
         try:
             inspect.signature(plain_init).bind(self, c1, *args, **kwargs)
         except TypeError:
@@ -249,6 +248,7 @@ def _wrap_init(cls) -> None:
                 f"{where}: too many arguments. Channels ({c1}) are inferred from layer {site.f}; the yaml args are "
                 f"{cls.__name__}'s own arguments after the channels: {_args_hint(cls)}, e.g. [] for the defaults"
             ) from None
+        _reject_explicit_channels(cls, site, c1, args, where)
         try:
             plain_init(self, c1, *args, **kwargs)
         except (ValueError, TypeError, AssertionError) as e:
