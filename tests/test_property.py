@@ -139,12 +139,12 @@ def test_random_insertion_builds_and_keeps_shapes(seed):
     c1 = shapes[j][1]
 
     row = (d["backbone"] + d["head"])[j]
-    written = row[3][0] if row[2] in ("Conv", "C3", "SPPF") else None  # layers whose args[0] is their width
+    channel_counts = [[c1]] + ([[row[3][0]]] if row[2] in ("Conv", "C3", "SPPF") else [])  # args[0]: their width
     checked_rejection = False
     for _ in range(50):
         args = _sample_args(rng, cls)
         alone = _build_alone(cls, c1, args)
-        if alone is not None and args[:1] not in ([c1], [written]):
+        if alone is not None and args[:1] not in channel_counts:
             break
         if not checked_rejection:  # rejected arguments: the yaml build must name the layer, not fail deeper
             checked_rejection = True
