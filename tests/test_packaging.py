@@ -61,5 +61,5 @@ def test_no_reference_code_is_copied_into_the_tests():
     tests = ROOT / "tests"
     for path in tests.glob("*.py"):
         text = path.read_text()
-        for cls in ("class SElayer", "class Simam_module", "class SRMLayer", "class RefCoordAtt", "class RefNAMChannel"):
-            assert cls not in text, f"{path.name} copies {cls}"
+        for name in ("SElayer", "Simam_module", "SRMLayer", "EMA", "RefCoordAtt", "RefNAMChannel", "RefBAM"):
+            assert f"\nclass {name}(" not in text, f"{path.name} copies the reference class {name}"
