@@ -208,12 +208,8 @@ def check_model_cfg(cfg: str) -> None:
 
     from ultralytics.nn import tasks
 
-    from yolo_attn.yaml_checks import check_graph
-
-    try:
-        d = tasks.yaml_model_load(cfg)
-        check_graph(d)  # bad 'from' indices: a message naming the layer instead of a raw IndexError
-        tasks.parse_model(copy.deepcopy(d), 3, verbose=False)
+    try:  # parse_model's pre-check (yolo_attn.hook) runs yaml_checks.check_graph: bad 'from' indices named per layer
+        tasks.parse_model(copy.deepcopy(tasks.yaml_model_load(cfg)), 3, verbose=False)
     except (KeyError, ValueError) as e:
         msg = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
         raise UsageError(msg if str(cfg) in msg else f"--cfg {cfg}: {msg}") from None
