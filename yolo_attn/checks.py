@@ -53,6 +53,8 @@ def _config_exists(cfg: str) -> bool:
     if Path(cfg).is_file():
         return True
     unified = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", Path(cfg).stem) + Path(cfg).suffix  # yolov5n-se -> yolov5-se
+    if Path(cfg).with_name(unified).is_file():  # a path with the scale letter: dir/yolov5n-seg-se.yaml
+        return True
     return any(tasks.check_yaml(name, hard=False) for name in {cfg, unified})
 
 
