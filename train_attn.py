@@ -8,7 +8,7 @@ Examples:
     python train_attn.py --cfg yolov5n-se.yaml lr0=0.005 mosaic=0.5   # key=value goes to ultralytics
     python train_attn.py --cfg yolov5n-seg-se.yaml --data shapes-seg.yaml  # segmentation (task read from the yaml)
 
-Defaults follow the data: without --data (the embedded demo set) epochs 15, imgsz 128, batch 16, workers 1;
+Defaults follow the data: without --data (the embedded demo set) epochs 15, imgsz 128, batch 16, workers 0;
 with any --data YOLOv5 train.py's: epochs 100, imgsz 640, batch 16, workers 8 (capped at the CPU count).
 The run prints which defaults it used.
 """

@@ -31,7 +31,7 @@ __all__ = (
 DEFAULT_EPOCHS = 15
 DEFAULT_IMGSZ = 128
 DEFAULT_BATCH = 16
-DEFAULT_WORKERS = 1
+DEFAULT_WORKERS = 0
 DEMO_DEFAULTS = {"epochs": DEFAULT_EPOCHS, "imgsz": DEFAULT_IMGSZ, "batch": DEFAULT_BATCH, "workers": DEFAULT_WORKERS}
 # Any other dataset: YOLOv5 train.py's defaults (workers capped at the CPU count, as ultralytics does).
 YOLOV5_DEFAULTS = {"epochs": 100, "imgsz": 640, "batch": 16, "workers": 8}

@@ -52,8 +52,8 @@ def use_local_fonts() -> None:
 class _AttnTrainerMixin:
     """Shared by the task trainers: local fonts offline, and ``workers`` honoured on CPU when asked for explicitly.
 
-    ultralytics' ``BaseTrainer`` sets ``workers=0`` for every CPU run; on the 2-core demo a worker process loading
-    images beside the training process measured faster (docs/PIPELINE.md), so an explicit ``workers`` override wins.
+    ultralytics' ``BaseTrainer`` sets ``workers=0`` for every CPU run, so ``--workers 2`` on a CPU would be ignored
+    silently; an explicit ``workers`` override wins here (the demo's measured default is 0, docs/PIPELINE.md).
     """
 
     def __init__(self, cfg=DEFAULT_CFG, overrides=None, _callbacks=None):
