@@ -105,3 +105,14 @@ def test_installed_yolo_attn_command():
     assert exe, "no yolo-attn command on PATH or beside python: reinstall the package (pip install -e .)"
     r = subprocess.run([exe, "version"], capture_output=True, text=True, env=subprocess_env(), timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_export_dependencies_are_installed_by_default():
+    """README's install line (pip install -e .) brings onnx and onnxruntime; the old '.[export]' extra still exists."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = {d.split(">")[0].split("=")[0].strip() for d in project["dependencies"]}
+    assert {"onnx", "onnxruntime"} <= deps
+    assert "export" in project["optional-dependencies"]
+    assert project["scripts"]["yolo-attn"] == "yolo_attn.yolo_cli:main"
