@@ -6,7 +6,7 @@ Examples:
     python train_attn.py --cfg yolov5s-ema.yaml --data coco.yaml --epochs 300 --imgsz 640 --batch-size 64 --device 0,1,2,3
     python train_attn.py --cfg all --seed 0 1 2 --epochs 20           # plain yolov5n and every attention config
     python train_attn.py --cfg yolov5n-se.yaml lr0=0.005 mosaic=0.5   # key=value goes to ultralytics
-    python train_attn.py --cfg yolov5n-seg-se.yaml --data shapes-seg.yaml  # segmentation (task read from the yaml)
+    python train_attn.py --cfg yolo_attn/yaml/seg/yolov5n-seg-se.yaml --data shapes-seg.yaml   # segmentation
 
 Defaults follow the data: without --data (the embedded demo set) epochs 15, imgsz 128, batch 16, workers 0;
 with any --data YOLOv5 train.py's: epochs 100, imgsz 640, batch 16, workers 8 (capped at the CPU count).
