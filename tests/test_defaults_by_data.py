@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import train_attn
 import yolo_attn.train as ytrain
@@ -23,15 +24,26 @@ def test_demo_set_gets_quick_defaults():
 
 def test_any_data_gets_yolov5_defaults_with_workers_capped_by_cpus(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    got, note = resolve_defaults("coco.yaml", epochs=None, imgsz=None, batch=None, workers=None)
+    got, note = resolve_defaults("coco.yaml", "0", epochs=None, imgsz=None, batch=None, workers=None)
     assert got == {"epochs": 100, "imgsz": 640, "batch": 16, "workers": 2}
     assert "YOLOv5 train.py defaults for --data coco.yaml" in note and "workers 8 capped at 2" in note
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # device None: ultralytics picks the GPU
+    assert resolve_defaults("coco.yaml", epochs=None, imgsz=None, batch=None, workers=None)[0]["workers"] == 2
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     got, _ = resolve_defaults("coco.yaml", "0,1,2,3", epochs=None, imgsz=None, batch=None, workers=None)
     assert got["workers"] == 8  # 64 cores / 4 GPUs = 16 per process, capped at 8
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
     got, _ = resolve_defaults("coco.yaml", "0,1,2,3", epochs=None, imgsz=None, batch=None, workers=None)
     assert got["workers"] == 4  # as ultralytics' build_dataloader: cpu_count // GPUs
+
+
+def test_any_data_on_the_cpu_gets_zero_workers_as_ultralytics(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cpu", None):
+        got, note = resolve_defaults("coco.yaml", device, epochs=None, imgsz=None, batch=None, workers=None)
+        assert got == {"epochs": 100, "imgsz": 640, "batch": 16, "workers": 0}
+        assert note.endswith("workers 0 (YOLOv5 train.py defaults for --data coco.yaml; workers 0 on the CPU, as "
+                             "ultralytics does)")
 
 
 def test_given_values_win_and_are_not_reported():
@@ -68,7 +80,7 @@ def test_train_passes_the_resolved_defaults_and_prints_why(monkeypatch, tmp_path
     monkeypatch.setattr(ytrain, "resolve_data", lambda data: str(data))  # no dataset needed here
     ytrain.train("yolov5n-se.yaml", "some/data.yaml", project=str(tmp_path), imgsz=64)
     assert {k: seen[0][k] for k in ("epochs", "imgsz", "batch")} == {"epochs": 100, "imgsz": 64, "batch": 16}
-    assert seen[0]["workers"] == min(os.cpu_count(), 8)
+    assert seen[0]["workers"] == (min(os.cpu_count(), 8) if torch.cuda.is_available() else 0)
     out = capsys.readouterr().out
     assert "defaults: epochs 100, batch 16, workers" in out and "YOLOv5 train.py defaults for --data data.yaml" in out
     seen.clear()

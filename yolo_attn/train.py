@@ -79,21 +79,28 @@ def resolve_defaults(data: str | None, device: str | None = None, **given) -> tu
     saying which defaults were used and why ("" when every setting was given).
 
     No ``data``: the embedded demo set's quick settings (``DEMO_DEFAULTS``); any dataset: YOLOv5 train.py's
-    (``YOLOV5_DEFAULTS``), workers capped at the CPU cores per GPU as ultralytics' ``build_dataloader`` does.
+    (``YOLOV5_DEFAULTS``), workers capped at the CPU cores per GPU as ultralytics' ``build_dataloader`` does, and 0
+    when training on the CPU (ultralytics' own CPU choice). ``device`` None counts as a GPU when CUDA is available.
     """
+    import torch
+
     demo = data is None
     base = dict(DEMO_DEFAULTS if demo else YOLOV5_DEFAULTS)
-    if not demo:
-        gpus = len([s for s in str(device or "").split(",") if s.strip().isdigit()])
+    cpu = str(device).lower() in {"cpu", "mps"} or (device is None and not torch.cuda.is_available())
+    capped = ""
+    if not demo and cpu:  # ultralytics trains with 0 workers on the CPU (measured fastest here too, docs/PIPELINE.md)
+        base["workers"], capped = 0, "; workers 0 on the CPU, as ultralytics does"
+    elif not demo:
+        gpus = len([s for s in str(device or "0").split(",") if s.strip().isdigit()])
         base["workers"] = min((os.cpu_count() or 1) // max(gpus, 1), base["workers"])
+        if base["workers"] < YOLOV5_DEFAULTS["workers"]:
+            capped = f"; workers {YOLOV5_DEFAULTS['workers']} capped at {base['workers']} by the CPU count"
     used = {k: v for k, v in base.items() if given.get(k) is None}
     out = {k: (base[k] if given.get(k) is None else given[k]) for k in base}
     if not used:
         return out, ""
     why = ("the embedded demo set's quick settings (no --data)" if demo else
-           f"YOLOv5 train.py defaults for --data {Path(data).name}"
-           + (f"; workers {YOLOV5_DEFAULTS['workers']} capped at {base['workers']} by the CPU count"
-              if "workers" in used and base["workers"] < YOLOV5_DEFAULTS["workers"] else ""))
+           f"YOLOv5 train.py defaults for --data {Path(data).name}" + (capped if "workers" in used else ""))
     return out, "defaults: " + ", ".join(f"{k} {v}" for k, v in used.items()) + f" ({why})"
 
 
