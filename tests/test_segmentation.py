@@ -106,3 +106,31 @@ def test_val_rejects_other_tasks_by_the_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(yval, "task_of", lambda ckpt: "pose")
     with pytest.raises(UsageError, match="--weights x.pt: a 'pose' model"):
         yval.validate("x.pt", project=str(tmp_path))
+
+
+def test_segmentation_ddp_state_loads_the_plugin_in_a_fresh_worker(tmp_path):
+    """Multi-GPU: the state file ultralytics writes names AttnSegmentationTrainer; unpickling it imports yolo_attn."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ultralytics.utils.dist import generate_ddp_file
+
+    from conftest import subprocess_env
+    from yolo_attn.trainers import AttnSegmentationTrainer
+
+    data = make_seg_dataset(tmp_path / "d", n_train=2, n_val=1, imgsz=64)
+    trainer = AttnSegmentationTrainer(overrides=dict(model=SEG_YAML, data=str(data), imgsz=64, epochs=1,
+                                                     project=str(tmp_path / "runs"), name="ddp", device="cpu"))
+    script = Path(generate_ddp_file(trainer))
+    state = script.with_suffix(".pt")
+    code = ("import sys\nfrom ultralytics.utils.patches import torch_load\n"
+            f"state = torch_load({str(state)!r}, map_location='cpu')\n"
+            "print('STATE', state['trainer'].__name__, state['trainer'].__module__, 'yolo_attn' in sys.modules)\n")
+    try:
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
+                           timeout=300)
+    finally:
+        script.unlink(missing_ok=True), state.unlink(missing_ok=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "STATE AttnSegmentationTrainer yolo_attn.trainers True" in r.stdout

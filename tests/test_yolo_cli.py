@@ -72,7 +72,7 @@ def test_val_predict_export(trained):
 
     session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     (y,) = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 3, 64, 64), np.float32)})
-    assert y.shape == (1, 4 + 4, 4 * 4 + 2 * 2 + 1 * 1)  # (batch, box + 4 classes, anchors at strides 8/16/32)
+    assert y.shape == (1, 4 + 4, 8 * 8 + 4 * 4 + 2 * 2)  # (batch, box + 4 classes, anchors at strides 8/16/32)
 
 
 def test_wheel_installs_the_console_script(tmp_path):
