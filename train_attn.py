@@ -7,13 +7,23 @@ Examples:
     python train_attn.py --cfg all --seed 0 1 2 --epochs 20           # plain yolov5n and every attention config
     python train_attn.py --cfg yolov5n-se.yaml lr0=0.005 mosaic=0.5   # key=value goes to ultralytics
     python train_attn.py --cfg yolov5s.yaml --attn EMA --at 6,8 --attn-args 8  # generated yaml: runs/cfg/yolov5s-ema-6+8.yaml
+    python train_attn.py --cfg yolo_attn/yaml/seg/yolov5n-seg-se.yaml --data shapes-seg.yaml   # segmentation
+
+Defaults follow the data: without --data (the embedded demo set) epochs 15, imgsz 128, batch 16, workers 0;
+with any --data YOLOv5 train.py's: epochs 100, imgsz 640, batch 16, workers 8 (capped at the CPU count).
+The run prints which defaults it used.
 """
 
 import argparse
 import sys
 
 from yolo_attn.cli import main_guard
-from yolo_attn.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, train
+from yolo_attn.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS, train
+
+
+def _both(key: str) -> str:
+    """'(default: 15 on the demo set, 100 with --data)' for ``--help``."""
+    return f"(default: {DEMO_DEFAULTS[key]} on the demo set, {YOLOV5_DEFAULTS[key]} with --data)"
 
 
 def parse_args(argv=None):
@@ -30,11 +40,14 @@ def parse_args(argv=None):
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
                         "indices across inserted attention rows (yolo_attn.load_weights); trains with optimizer=SGD "
                         "unless optimizer=... is given")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="total batch size over all GPUs")
-    p.add_argument("--imgsz", "--img-size", type=int, default=DEFAULT_IMGSZ, help="train/val image size (pixels)")
-    p.add_argument("--device", default=None, help="cpu, 0, or 0,1,2,3 (several GPUs: ultralytics DDP)")
-    p.add_argument("--workers", type=int, default=0, help="dataloader workers per process")
+    p.add_argument("--epochs", type=int, default=None, help=f"training epochs {_both('epochs')}")
+    p.add_argument("--batch-size", "--batch", dest="batch_size", type=int, default=None,
+                   help=f"total batch size over all GPUs {_both('batch')}")
+    p.add_argument("--imgsz", "--img-size", "--img", dest="imgsz", type=int, default=None,
+                   help=f"train/val image size in pixels {_both('imgsz')}")
+    p.add_argument("--device", default=None, help="cpu, 0, or 0,1,2,3 (several GPUs: ultralytics DDP); mps on Apple")
+    p.add_argument("--workers", type=int, default=None,
+                   help=f"dataloader workers per process {_both('workers')}, capped at the CPU count per GPU")
     p.add_argument("--project", default="runs", help="runs land in PROJECT/NAME")
     p.add_argument("--name", default=None, help="run name (default: the config name)")
     p.add_argument("--seed", type=int, nargs="+", default=[0], help="one run per seed, e.g. --seed 0 1 2")
@@ -42,6 +55,7 @@ def parse_args(argv=None):
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
+    p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     return p.parse_known_args(argv)
 
 
