@@ -7,7 +7,7 @@ Examples:
     python train_attn.py --cfg all --seed 0 1 2 --epochs 20           # plain yolov5n and every attention config
     python train_attn.py --cfg yolov5n-se.yaml lr0=0.005 mosaic=0.5   # key=value goes to ultralytics
     python train_attn.py --cfg yolov5s.yaml --attn EMA --at 6,8 --attn-args 8  # generated yaml: runs/cfg/yolov5s-ema-6+8.yaml
-    python train_attn.py --cfg yolo_attn/yaml/seg/yolov5n-seg-se.yaml --data shapes-seg.yaml   # segmentation
+    python train_attn.py --cfg yolov5n-seg-se.yaml --data shapes-seg.yaml   # segmentation
 
 Defaults follow the data: without --data (the embedded demo set) epochs 15, imgsz 128, batch 16, workers 0;
 with any --data YOLOv5 train.py's: epochs 100, imgsz 640, batch 16, workers 8 (capped at the CPU count).

@@ -16,6 +16,19 @@ from yolo_attn.data.synthetic import make_dataset
 SEG_YAML = "yolo_attn/yaml/seg/yolov5n-seg-se.yaml"
 
 
+def test_seg_config_is_found_by_name_from_any_folder(tmp_path, monkeypatch):
+    """``--cfg yolov5s-seg-se.yaml`` finds the shipped segmentation yaml (yaml/seg/) at scale s, from any cwd."""
+    from ultralytics import YOLO
+
+    from yolo_attn.checks import resolve_cfgs
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_cfgs("yolov5s-seg-se.yaml") == ["yolov5s-seg-se.yaml"]
+    model = YOLO("yolov5s-seg-se.yaml")
+    assert model.task == "segment" and model.model.yaml["scale"] == "s"
+    assert type(model.model.model[9]).__name__ == "SE"
+
+
 def test_outline_of_a_square_is_its_four_corners():
     mask = np.zeros((32, 32), bool)
     mask[4:12, 10:20] = True

@@ -202,9 +202,10 @@ def check_yaml(file, suffix=(".yaml", ".yml"), hard=True):
     found = _adapter.check_yaml(file, suffix, hard=False)
     if found:
         return found
-    shipped = CONFIG_DIR / Path(str(file)).name
-    if shipped.is_file():
-        return str(shipped)
+    for folder in (CONFIG_DIR, CONFIG_DIR / "seg"):  # detection configs, then the segmentation ones
+        shipped = folder / Path(str(file)).name
+        if shipped.is_file():
+            return str(shipped)
     return _adapter.check_yaml(file, suffix, hard=hard)
 
 
