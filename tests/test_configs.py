@@ -8,43 +8,67 @@ import pytest
 import torch
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel, yaml_model_load
+from ultralytics.utils.ops import make_divisible
 
 import yolo_attn
+from yolo_attn.module_table import needs_channels
 
-ATTN = {"se": "SE", "cbam": "CBAM", "simam": "SimAM", "srm": "SRM", "ema": "EMA"}
+# every shipped config: file key -> module name
+ATTN = {"se": "SE", "cbam": "CBAM", "simam": "SimAM", "srm": "SRM", "ema": "EMA", "eca": "ECA", "ca": "CA",
+        "gam": "GAM", "sa": "SA", "nam": "NAM", "triplet": "TripletAttention", "gc": "GC", "bam": "BAM"}
 SCALES = "nsmlx"
+WIDTH = {"n": 0.25, "s": 0.5, "m": 0.75, "l": 1.0, "x": 1.25}  # ultralytics' yolov5.yaml scales
+MAX_CH = dict.fromkeys(SCALES, 1024)
+
+
+def _shapes(module: torch.nn.Module) -> dict:
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
 def _n_params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+class _Plain(dict):
+    def __missing__(self, scale):  # built on first use: only the scales the cases need
+        self[scale] = DetectionModel(f"yolov5{scale}.yaml", verbose=False)
+        return self[scale]
+
+
 @pytest.fixture(scope="module")
 def plain_models():
-    return {s: DetectionModel(f"yolov5{s}.yaml", verbose=False) for s in SCALES}
+    return _Plain()
 
 
 def test_shipped_configs_are_packaged():
     names = yolo_attn.shipped_configs()
-    for key in ATTN:
-        assert f"yolov5-{key}.yaml" in names
+    assert sorted(names) == sorted(f"yolov5-{key}.yaml" for key in ATTN)
+    assert set(ATTN.values()) == {n for n, c in yolo_attn.ATTENTION_REGISTRY.items() if c.__module__.startswith("yolo_attn.")}
     assert (yolo_attn.CONFIG_DIR / "yolov5-se.yaml").is_file()
 
 
-@pytest.mark.parametrize("scale", SCALES)
-@pytest.mark.parametrize("key", sorted(ATTN))
+# every config at n and s; the wide scales (costly stride passes) with SE, whose channel path all modules share
+CASES = [(k, s) for k in sorted(ATTN) for s in "ns"] + [("se", s) for s in "mlx"]
+
+
+@pytest.mark.parametrize("key, scale", CASES, ids=[f"{k}-{s}" for k, s in CASES])
 def test_config_builds_runs_and_adds_only_the_attention(key, scale, plain_models):
     model = DetectionModel(f"yolov5{scale}-{key}.yaml", verbose=False)
     plain = plain_models[scale]
-    attn_layers = [m for m in model.model if type(m).__name__ == ATTN[key]]
+    cls = yolo_attn.get_attention(ATTN[key])
+    attn_layers = [m for m in model.model if type(m) is cls]
     assert len(attn_layers) == 1 and attn_layers[0].i == 9 and attn_layers[0].f == -1
-    assert attn_layers[0].type == f"yolo_attn.models.{key}.{ATTN[key]}"
+    assert attn_layers[0].type == f"{cls.__module__}.{cls.__name__}"
     # the attention sees the channels of the C3 before it (layer 8) at this width
     c_in = model.model[8].cv3.conv.out_channels
-    assert c_in == plain.model[8].cv3.conv.out_channels
-    if key in ("se", "cbam"):
-        first = attn_layers[0].fc[0] if key == "se" else attn_layers[0].channelattention.fc[0]
-        assert getattr(first, "in_features", None) or first.in_channels == c_in
+    assert c_in == plain.model[8].cv3.conv.out_channels == make_divisible(min(1024, MAX_CH[scale]) * WIDTH[scale], 8)
+    # built from the yaml == built by hand with c_in and the yaml's args: same parameter shapes (the inferred c1)
+    args = yaml_model_load(f"yolov5{scale}-{key}.yaml")["backbone"][9][3]
+    assert _shapes(attn_layers[0]) == _shapes(cls(c_in, *args))
+    if needs_channels(cls):  # so that the comparison above can fail: another c1 changes the shapes
+        assert _shapes(cls(c_in * 2, *args)) != _shapes(cls(c_in, *args))
+    if key == "se":
+        assert attn_layers[0].fc[0].in_features == c_in
     # parameter delta vs plain yolov5 of the same scale == the inserted module's own parameters
     assert _n_params(model) - _n_params(plain) == _n_params(attn_layers[0]) == attn_layers[0].np
     # Detect reads P3, P4, P5 with the same channels and strides as the plain model
@@ -115,17 +139,29 @@ def test_verbose_table_shows_module_names_and_parameter_counts():
     assert row.split()[0] == "9" and int(row.split()[3]) == _n_params(model.model[9]) > 0
 
 
-def test_repeat_count_builds_a_sequence_of_modules():
+@pytest.mark.parametrize("name, source", [("SE", -1), ("SE", 6), ("CBAM", 6), ("EMA", 4)])
+def test_repeat_count_builds_a_sequence_of_modules_with_the_from_layers_channels(name, source):
+    """``[from, 6, X, []]`` at depth 0.33 -> 2 modules, each built with layer ``from``'s channels (also non-adjacent)."""
     d = yaml_model_load("yolov5n.yaml")
-    d["backbone"].insert(9, [-1, 6, "SimAM", []])  # before SPPF; later indices shift by one; depth 0.33 -> 2
+    d["backbone"].insert(9, [source, 6, name, []])  # before SPPF; later indices shift by one
     for layer in d["head"]:
         f = layer[0]
         layer[0] = [x + 1 if x >= 9 else x for x in f] if isinstance(f, list) else f
+    if source != -1:
+        d["backbone"][10][0] = 8  # SPPF keeps reading layer 8
     model = DetectionModel(d, verbose=False)
-    assert isinstance(model.model[9], torch.nn.Sequential) and len(model.model[9]) == 2
+    seq, c_from = model.model[9], model.model[8 if source == -1 else source].cv3.conv.out_channels
+    assert isinstance(seq, torch.nn.Sequential) and len(seq) == 2
+    if source != -1:  # a non-adjacent source whose width differs from the layer just before
+        assert c_from != model.model[8].cv3.conv.out_channels
+    cls = yolo_attn.get_attention(name)
+    for block in seq:
+        assert type(block) is cls and _shapes(block) == _shapes(cls(c_from))
+        assert _shapes(block) != _shapes(cls(c_from * 2))
 
 
 def test_configs_say_where_the_attention_goes():
+    assert len(ATTN) == 13
     for key, name in ATTN.items():
         text = (yolo_attn.CONFIG_DIR / f"yolov5-{key}.yaml").read_text()
         assert "Placement:" in text and f"- [-1, 1, {name}," in text

@@ -6,10 +6,12 @@ unbiased std) and ordinary random features. Modes: bf16 and fp16 autocast on CPU
 fp16 / bf16 (what ``model.half()`` inference does), and on CUDA, when present, fp16/bf16 autocast as in AMP training.
 
 The reference is the fp32 module run on the same, already rounded input, so the test measures the module's own error:
-its relative RMS distance to fp32 must stay within max(16 eps, 4 x the change that rounding the input by one eps of the
-dtype causes in fp32 itself); a module that amplifies rounding (sigmoid logits of ~1e4) may amplify it in low precision
-too. Where the fp32 module's own layers output values beyond the dtype's range (GAM's convs in fp16 at |x| ~ 1e4), the
-dtype cannot follow and only finite output is required.
+its relative RMS distance to fp32, ``||y - ref|| / ||ref||``, must stay within ``K[case] * eps(dtype)`` (``eps``: the
+dtype's unit roundoff, 2^-11 for fp16, 2^-8 for bf16). ``K`` is stated per input case below; each is about twice the
+worst error measured over all thirteen modules and the four CPU modes (measured in units of eps: random 1.5,
+constant 2.7, zeros 0.9, 1x1 map 6.1, |x| ~ 1e4 32.7, constant 1x1 at -1e4 4.6). Cases that cannot meet their bound
+are listed in ``KNOWN`` with the measured error and why; they run as strict xfails, so one that starts to pass is
+reported too. Finite output is required everywhere, with no exception.
 """
 
 import pytest
@@ -81,42 +83,70 @@ def _build(name):
     return m
 
 
-@pytest.mark.parametrize("name", sorted(ATTENTION_REGISTRY))
-@pytest.mark.parametrize("device,how,dtype", _modes(), ids=lambda v: str(v).replace("torch.", ""))
-def test_low_precision_is_finite_and_close_to_fp32(name, device, how, dtype):
+# bound on the relative RMS error, in units of the dtype's eps, per input case (see the module docstring)
+K = {"random": 4, "zeros": 4, "constant": 8, "map_1x1": 16, "large_1x1_constant": 16, "large_1e4": 64}
+
+# (module, how, dtype, case) -> why it cannot meet K[case] * eps, with the error measured on CPU (torch 2.x)
+KNOWN = {
+    ("GAM", "autocast", "float16", "large_1e4"): "GAM's 7x7 convs output ~1e5 on |x| ~ 1e4, beyond fp16's 65504: "
+                                                 "measured relative RMS error 0.315 (645 eps) > 64 eps",
+    ("GAM", "cast", "float16", "large_1e4"): "GAM's 7x7 convs output ~1e5 on |x| ~ 1e4, beyond fp16's 65504: "
+                                             "measured relative RMS error 0.315 (646 eps) > 64 eps",
+    ("NAM", "cast", "float16", "large_1x1_constant"): "sigmoid(bn(x) * share) ~ e^-60 on x = -1e4: the fp32 outputs "
+                                                      "(~1e-22) lie below fp16's smallest subnormal (6e-8) and flush "
+                                                      "to 0 in a half() model: measured error 0.178 (364 eps) > 16 eps",
+}
+
+
+def _mode_id(mode):
+    device, how, dtype = mode
+    return f"{device}-{how}-{str(dtype).replace('torch.', '')}"
+
+
+def _run(name, device, how, dtype, x):
+    """(fp32 reference on the rounded input, the module's output in ``dtype``) for input ``x``."""
     ref_module = _build(name).to(device)
     low_module = _build(name).to(device)
     if how == "cast":
         low_module = low_module.to(dtype)
-    failures = []
-    for case, x in _inputs().items():
-        x_low = x.to(device, dtype)
-        with torch.no_grad():
-            ref = ref_module(x_low.float())
-            # How far rounding at this dtype's precision moves the fp32 result by itself: a module whose sigmoid
-            # logits reach ~1e4 on |x| ~ 1e4 (convs, MLPs) amplifies any rounding, so low precision may too.
-            wiggle = 1 + EPS[dtype] * (torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) * 2 - 1)
-            sensitivity = _rel_rms(ref_module(x_low.float() * wiggle.to(device)), ref)
-            if how == "autocast":
-                with torch.autocast(device, dtype=dtype):
-                    y = low_module(x_low)
-            else:
+    x_low = x.to(device, dtype)
+    with torch.no_grad():
+        ref = ref_module(x_low.float())
+        if how == "autocast":
+            with torch.autocast(device, dtype=dtype):
                 y = low_module(x_low)
+        else:
+            y = low_module(x_low)
+    return ref, y
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTION_REGISTRY))
+@pytest.mark.parametrize("mode", _modes(), ids=_mode_id)
+def test_low_precision_is_finite(name, mode):
+    device, how, dtype = mode
+    for case, x in _inputs().items():
+        ref, y = _run(name, device, how, dtype, x)
         assert y.shape == x.shape, f"{name} {case}: shape {tuple(y.shape)} != {tuple(x.shape)}"
         assert torch.isfinite(ref).all(), f"{name} {case}: the fp32 reference itself is not finite"
-        if not torch.isfinite(y).all():
-            failures.append(f"{case}: {(~torch.isfinite(y)).sum().item()} non-finite outputs (dtype {y.dtype})")
-            continue
-        err, allowed = _rel_rms(y.float(), ref), max(16 * EPS[dtype], 4 * sensitivity)
-        peak = _peak_layer_output(ref_module, x_low.float())
-        if peak > torch.finfo(dtype).max:
-            # The fp32 module's own layers leave the dtype's range (GAM's 7x7 convs reach ~1e5 on |x| ~ 1e4): no
-            # computation in this dtype can follow them, so only finite output is required there.
-            continue
-        if err > allowed:
-            failures.append(f"{case}: relative RMS error {err:.3g} > {allowed:.3g} (= max(16 eps, 4 x input-rounding "
-                            f"sensitivity {sensitivity:.3g}))")
-    assert not failures, f"{name} {how} {dtype} on {device}:\n" + "\n".join(failures)
+        assert torch.isfinite(y).all(), f"{name} {case}: {(~torch.isfinite(y)).sum().item()} non-finite outputs"
+
+
+def _close_cases():
+    for name in sorted(ATTENTION_REGISTRY):
+        for mode in _modes():
+            for case in K:
+                why = KNOWN.get((name, mode[1], str(mode[2]).replace("torch.", ""), case)) if mode[0] == "cpu" else None
+                marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+                yield pytest.param(name, mode, case, marks=marks, id=f"{name}-{_mode_id(mode)}-{case}")
+
+
+@pytest.mark.parametrize("name, mode, case", list(_close_cases()))
+def test_low_precision_is_close_to_fp32(name, mode, case):
+    device, how, dtype = mode
+    ref, y = _run(name, device, how, dtype, _inputs()[case])
+    err, bound = _rel_rms(y.float(), ref), K[case] * EPS[dtype]
+    assert err <= bound, (f"{name} {how} {dtype} on {device}, {case}: relative RMS error {err:.3g} "
+                          f"({err / EPS[dtype]:.1f} eps) > {K[case]} eps = {bound:.3g}")
 
 
 @pytest.mark.parametrize("name", sorted(ATTENTION_REGISTRY))
@@ -127,3 +157,14 @@ def test_fp32_edge_inputs_are_finite(name):
         for case, x in _inputs().items():
             y = m(x)
             assert torch.isfinite(y).all(), f"{name} fp32 {case}: non-finite output"
+
+
+def test_known_departures_have_their_stated_cause():
+    """The KNOWN cases fail for the reason given, not another: GAM's layers leave fp16's range; NAM's outputs on
+    -1e4 lie below fp16's smallest subnormal."""
+    x = _inputs()["large_1e4"]
+    assert _peak_layer_output(_build("GAM"), x.half().float()) > torch.finfo(torch.float16).max
+    assert _peak_layer_output(_build("CBAM"), x.half().float()) < torch.finfo(torch.float16).max  # not every module
+    with torch.no_grad():
+        ref = _build("NAM")(_inputs()["large_1x1_constant"])
+    assert 0 < ref.abs().max() < 2.0**-24  # fp16's smallest subnormal is 2^-24 ~ 6e-8

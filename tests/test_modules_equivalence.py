@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-import seed_modules as seed
+from yolo_attn.reference import seed
 from module_checks import DEVICES, assert_same_function, randomise
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM
 

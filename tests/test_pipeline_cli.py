@@ -109,7 +109,7 @@ def test_ddp_state_file_registers_modules_in_a_fresh_worker(tmp_path):
         script.unlink(missing_ok=True), state.unlink(missing_ok=True)
     assert r.returncode == 0, r.stderr[-3000:]
     lines = [line.split() for line in r.stdout.splitlines() if line.startswith(("STATE", "LAYER9"))]
-    assert lines == [["STATE", "yolo_attn.train", "yolov5n-simam.yaml", "True"], ["LAYER9", "SimAM"]]
+    assert lines == [["STATE", "yolo_attn.trainers", "yolov5n-simam.yaml", "True"], ["LAYER9", "SimAM"]]
 
 
 def test_run_names_for_config_lists_and_seeds(tmp_path, monkeypatch):

@@ -3,9 +3,12 @@
 For each of 200 seeded cases: pick yolov5n or yolov5s (ultralytics' own ``yolov5.yaml``), a registered attention
 module, a layer ``j`` (0..23, any layer before Detect) and random arguments drawn from the module's signature. The
 module goes in right after layer ``j``: every ``from`` that read layer ``j`` now reads the attention, later indices
-shift by one (``insert_after``). Arguments the module itself rejects (``cls(c1, *args)`` raises) must also be rejected
-by the yaml build with a ``ValueError`` naming the layer (checked for the first rejected draw); the case then draws
-again. For valid arguments:
+shift by one (``insert_after``). Arguments the module itself rejects (``cls(c1, *args)`` raises), and a first argument
+equal to layer ``j``'s channel count (scaled, or as written in the yaml: channels are inferred), must be rejected by
+the yaml build with a ``ValueError`` naming the layer (checked for the first rejected draw); the case then draws
+again. Which modules reject their own defaults at small widths is asserted separately
+(``test_defaults_build_at_the_narrowest_layer``), so a redraw cannot hide a module that rejects what its official
+code accepts. For valid arguments:
 
 * the model builds: every 5th case through ultralytics' ``DetectionModel`` (its stride pass at 256x256 included), the
   others through ``parse_model`` under ultralytics' ``BaseModel`` forward (the stride pass would cost 16x the check);
@@ -135,11 +138,13 @@ def test_random_insertion_builds_and_keeps_shapes(seed):
     d, shapes, out_shape, n_params = plain(scale)
     c1 = shapes[j][1]
 
+    row = (d["backbone"] + d["head"])[j]
+    channel_counts = [[c1]] + ([[row[3][0]]] if row[2] in ("Conv", "C3", "SPPF") else [])  # args[0]: their width
     checked_rejection = False
     for _ in range(50):
         args = _sample_args(rng, cls)
         alone = _build_alone(cls, c1, args)
-        if alone is not None:
+        if alone is not None and args[:1] not in channel_counts:
             break
         if not checked_rejection:  # rejected arguments: the yaml build must name the layer, not fail deeper
             checked_rejection = True
@@ -159,6 +164,27 @@ def test_random_insertion_builds_and_keeps_shapes(seed):
     assert tuple(y.shape) == out_shape
     own = sum(p.numel() for p in alone.parameters())
     assert sum(p.numel() for p in model.parameters()) == n_params + own
+
+
+# Modules whose defaults need more channels than yolov5n's narrowest layer (16, layer 0), as in their reference code:
+# EMA groups by factor 32 (seed: ``assert channels // groups > 0``), SA splits into 2 x 64 groups (official sa_layer
+# builds GroupNorm(0, 0)). Every other module, CA included (official hidden width max(8, C // 32)), must build.
+NEEDS_WIDER = {"EMA": 32, "SA": 128}
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTION_REGISTRY))
+def test_defaults_build_at_the_narrowest_layer(name):
+    d, shapes, _, _ = plain("n")
+    assert shapes[0][1] == 16
+    if name in NEEDS_WIDER:
+        with pytest.raises(ValueError, match=rf"layer 1 \[-1, 1, {name}, \[\]\] with 16 input channels"):
+            build(insert_after(d, 0, name, []), full=False)
+        d_wide = insert_after(d, 1, name, [])  # layer 1: 32 channels at n
+        if shapes[1][1] >= NEEDS_WIDER[name]:
+            assert type(build(d_wide, full=False).model[2]).__name__ == name
+        return
+    model = build(insert_after(d, 0, name, []), full=False)
+    assert type(model.model[1]) is ATTENTION_REGISTRY[name]
 
 
 def test_insert_after_reindexes_like_the_shipped_config():

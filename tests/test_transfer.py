@@ -1,10 +1,15 @@
 """Pretrained weights across attention insertions (``yolo_attn.transfer``): every base tensor of a plain checkpoint
 lands on its new index in the shipped ``yolov5n-se.yaml``, a hand-written neck yaml (SE after each layer Detect reads)
-and a stages yaml (CBAM after the P3/P4 taps and before SPPF); attention weights carry over between models of the same
-base; another base or scale is refused with a message. End to end: a 1-epoch plain yolov5n at imgsz 64 fine-tuned
-through ``yolo_attn.train.train(weights=...)`` (the trainer's start weights are checked) and the CLI's refusal.
+and a hand-written stages yaml (CBAM after the P3/P4 taps and before SPPF); attention weights carry over between models
+of the same base; another base or scale is refused with a message.
 
-The two test yamls in ``tests/yamls`` have the layout that ``--attn SE --at neck`` / ``--attn CBAM --at stages`` build.
+End to end, from a 1-epoch plain yolov5n at imgsz 64: fine-tunes of the shipped yolov5n-se.yaml and of the placements
+``train(cfg="yolov5n.yaml", attn="SE", at="neck")`` / ``attn="CBAM", at="stages"`` start from every base tensor (the
+trainer's start weights are checked) and use SGD unless the caller picks an optimizer; ``train_attn.py --attn SE --at
+neck --weights best.pt`` prints the transfer line; the CLI refuses weights of another scale.
+
+The two yamls in ``tests/yamls`` are written by hand and tested to have the layout that ``--attn SE --at neck`` /
+``--attn CBAM --at stages`` generate.
 """
 
 import logging
@@ -14,13 +19,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel, yaml_model_load
 from ultralytics.utils import LOGGER
 
 import yolo_attn.train as attn_train
 from conftest import subprocess_env
-from yolo_attn import load_weights
+from yolo_attn import insert_attention, load_weights
 from yolo_attn.checks import UsageError
 from yolo_attn.data.synthetic import make_dataset
 from yolo_attn.transfer import AttentionSlot, base_layout
@@ -110,6 +116,17 @@ def test_plain_checkpoint_fills_every_base_tensor(cfg, plain_ckpt, log_lines):
            f"{layer_word}" in log_lines
 
 
+@pytest.mark.parametrize("name, module, at", [("yolov5n-se-neck.yaml", "SE", "neck"),
+                                              ("yolov5n-cbam-stages.yaml", "CBAM", "stages")])
+def test_hand_written_yamls_have_the_generated_layout(name, module, at):
+    """The hand-written test yamls (the "hand-written yaml" cases above) are what ``--attn --at`` generates."""
+    hand = DetectionModel(str(YAMLS / name), verbose=False)
+    generated = DetectionModel(insert_attention("yolov5n.yaml", module, at), verbose=False)
+    layers = lambda m: [(type(x).__name__, x.f) for x in m.model]  # noqa: E731
+    assert layers(hand) == layers(generated)
+    assert [i for i, x in enumerate(hand.model) if type(x).__name__ == module] == CASES[str(YAMLS / name)]
+
+
 def test_yolo_object_and_checkpoint_dict(plain_ckpt, log_lines):
     path, plain_sd = plain_ckpt
     yolo = YOLO("yolov5n-se.yaml")
@@ -193,9 +210,29 @@ def plain_run(tmp_path_factory):
     return dict(tmp=tmp, data=data, best=run / "weights" / "best.pt")
 
 
-@pytest.mark.parametrize("cfg", list(CASES), ids=lambda c: Path(c).stem)
-def test_fine_tune_starts_from_every_base_tensor(cfg, plain_run, monkeypatch, log_lines):
-    """The trainer's model right after ``get_model`` (its start weights) equals the checkpoint on every base tensor."""
+# the issue's fine-tune cases: the shipped yaml, and --attn/--at placements generated on plain yolov5n by train()
+FINE_TUNES = {
+    "shipped yolov5n-se": dict(cfg="yolov5n-se.yaml"),
+    "SE at neck": dict(cfg="yolov5n.yaml", attn="SE", at="neck"),
+    "CBAM at stages": dict(cfg="yolov5n.yaml", attn="CBAM", at="stages", optimizer="AdamW", lr0=1e-4),
+}
+# run name (config stem) -> attention row indices, as in CASES (generated yamls: PROJECT/cfg/<base>-<module>-<at>.yaml)
+RUN_ATTN = {"yolov5n-se": [9], "yolov5n-se-neck": [18, 22, 26], "yolov5n-cbam-stages": [5, 8, 11]}
+
+
+def _assert_base_equals_checkpoint(start: dict, best: Path, attn: list[int]):
+    ckpt = torch.load(best, weights_only=False)
+    plain_sd = (ckpt.get("ema") or ckpt["model"]).float().state_dict()
+    base = [k for k in start if _base_key(k, attn) is not None]
+    assert len(base) == 427
+    for k in base:
+        assert torch.equal(start[k], plain_sd[_base_key(k, attn)]), k
+
+
+@pytest.mark.parametrize("case", list(FINE_TUNES))
+def test_fine_tune_starts_from_every_base_tensor(case, plain_run, monkeypatch, log_lines):
+    """The trainer's model right after ``get_model`` (its start weights) equals the checkpoint on every base tensor;
+    the optimizer is SGD unless the caller chose one (the CBAM case passes AdamW)."""
     starts, original = [], attn_train.AttnDetectionTrainer.get_model
 
     def recording_get_model(self, cfg=None, weights=None, verbose=True):
@@ -204,20 +241,44 @@ def test_fine_tune_starts_from_every_base_tensor(cfg, plain_run, monkeypatch, lo
         return model
 
     monkeypatch.setattr(attn_train.AttnDetectionTrainer, "get_model", recording_get_model)
-    run = attn_train.train(cfg, str(plain_run["data"]), weights=str(plain_run["best"]),
-                           project=str(plain_run["tmp"] / "runs"), name=Path(cfg).stem, **TINY)[0]
+    kw = dict(FINE_TUNES[case])
+    project = plain_run["tmp"] / "runs" / case.replace(" ", "_")
+    run = attn_train.train(kw.pop("cfg"), str(plain_run["data"]), weights=str(plain_run["best"]), project=str(project),
+                           **TINY, **kw)[0]
     assert (run / "weights" / "best.pt").is_file()
     assert len(starts) == 1 and starts[0][0], "get_model must be called once, with the checkpoint"
-    ckpt = torch.load(plain_run["best"], weights_only=False)
-    plain_sd = (ckpt.get("ema") or ckpt["model"]).float().state_dict()
-    start, attn = starts[0][1], CASES[cfg]
-    for k, v in start.items():
-        if _base_key(k, attn) is not None:
-            assert torch.equal(v, plain_sd[_base_key(k, attn)]), k
-    n = ATTN_TENSORS[Path(cfg).name]
-    assert any(line.startswith(f"transferred 100% of the base (427/427 tensors); new: {n} tensors in {len(attn)} ")
-               for line in log_lines), log_lines[-20:]
+    attn = RUN_ATTN[run.name]
+    _assert_base_equals_checkpoint(starts[0][1], plain_run["best"], attn)
+    n = ATTN_TENSORS[f"{run.name}.yaml"]
+    assert f"transferred 100% of the base (427/427 tensors); new: {n} tensors in {len(attn)} attention " \
+           f"layer{'s' * (len(attn) > 1)}" in log_lines, log_lines[-20:]
     assert not any(line.startswith("Transferred ") for line in log_lines)  # ultralytics' own index-matching load
+
+    args = yaml.safe_load((run / "args.yaml").read_text())
+    chosen = "optimizer" in FINE_TUNES[case]
+    assert args["optimizer"] == ("AdamW" if chosen else "SGD")
+    assert any(line.startswith("--weights: fine-tuning with optimizer=SGD") for line in log_lines) is not chosen
+    if chosen:
+        assert args["lr0"] == 1e-4
+
+
+def test_cli_fine_tune_attn_se_at_neck(plain_run, tmp_path):
+    """``train_attn.py --cfg yolov5n.yaml --attn SE --at neck --weights best.pt``: the transfer line and the SGD default
+    are printed, the run records SGD, and the run's SE-neck checkpoint has the layout the test expects."""
+    cmd = [sys.executable, str(ROOT / "train_attn.py"), "--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "neck",
+           "--weights", str(plain_run["best"]), "--data", str(plain_run["data"]), "--epochs", "1", "--imgsz", "64",
+           "--batch-size", "8", "--project", str(tmp_path / "runs"), "plots=False"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env(), timeout=600, cwd=tmp_path)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert "transferred 100% of the base (427/427 tensors); new: 6 tensors in 3 attention layers" in out
+    assert "--weights: fine-tuning with optimizer=SGD (YOLOv5's default" in out and "pass optimizer=auto" in out
+    assert "Transferred " not in out
+    run = tmp_path / "runs" / "yolov5n-se-neck"
+    assert yaml.safe_load((run / "args.yaml").read_text())["optimizer"] == "SGD"
+    model = torch.load(run / "weights" / "last.pt", weights_only=False)["model"]
+    assert [i for i, m in enumerate(model.model) if type(m).__name__ == "SE"] == RUN_ATTN["yolov5n-se-neck"]
+    assert model.model[-1].f == RUN_ATTN["yolov5n-se-neck"]  # Detect reads the SE outputs
 
 
 def test_cli_refuses_weights_of_another_scale(plain_run, tmp_path):

@@ -1,4 +1,5 @@
-"""yolo_attn: attention modules (SE, CBAM, SimAM, SRM, EMA) for ultralytics YOLOv5 detectors.
+"""yolo_attn: attention modules (SE, CBAM, SimAM, SRM, EMA, ECA, CA, GAM, SA, NAM, TripletAttention, GC, BAM) for
+ultralytics YOLOv5 detectors.
 
 ``import yolo_attn`` registers the modules with ultralytics' yaml model builder, so a model yaml can say
 ``[-1, 1, SimAM, []]`` and ``YOLO("yolov5s-ema.yaml")`` finds the shipped configs.
@@ -6,7 +7,9 @@
 
 __version__ = "0.1.0"
 
-from yolo_attn.registry import ATTENTION_REGISTRY, get_attention, register_attention  # noqa: E402
+from yolo_attn.registry import (  # noqa: E402
+    ATTENTION_REGISTRY, add_registry_listener, get_attention, register_attention, remove_registry_listener,
+)
 from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM, ECA, CA, GAM, SA, NAM, TripletAttention, GC, BAM  # noqa: E402  (registers the modules)
 from yolo_attn import hook as _hook  # noqa: E402
 
@@ -24,7 +27,7 @@ from yolo_attn.transfer import load_weights  # noqa: E402
 
 __all__ = (
     "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM",
-    "ATTENTION_REGISTRY", "register_attention", "get_attention",
+    "ATTENTION_REGISTRY", "register_attention", "get_attention", "add_registry_listener", "remove_registry_listener",
     "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
     "insert_attention", "write_model_yaml", "check_graph", "load_weights",
 )

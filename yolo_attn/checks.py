@@ -20,6 +20,8 @@ __all__ = (
     "check_weights",
     "check_device",
     "check_imgsz",
+    "check_epochs",
+    "check_batch",
     "check_model_cfg",
     "run_dir",
     "pass_through",
@@ -99,6 +101,21 @@ def _how_to_get(name: str) -> str:
     return "Point 'path' in the dataset yaml at the folder holding the images and labels"
 
 
+def _folder_message(folder: Path) -> str:
+    """What to say for ``--data <folder>``: a dataset yaml is wanted; name the yamls inside, or show one to write."""
+    yamls = sorted(p for p in folder.glob("*.y*ml") if "names" in (yaml.safe_load(p.read_text()) or {}))
+    if yamls:
+        return f"--data {folder} is a folder; pass its dataset yaml instead: --data {yamls[0]}"
+    train = "images/train" if (folder / "images" / "train").is_dir() else "images"
+    val = "images/val" if (folder / "images" / "val").is_dir() else train
+    return (
+        f"--data {folder} is a folder, but --data takes a dataset yaml: a file that says where the images are and "
+        f"names the classes. Write {folder / 'data.yaml'} with\n"
+        f"  path: {folder.resolve()}\n  train: {train}\n  val: {val}\n  names: [class0, class1]  # one per class id\n"
+        f"(labels in the sibling 'labels' folders, one .txt per image) and pass --data {folder / 'data.yaml'}"
+    )
+
+
 def _dataset_root(data: dict, yaml_file: Path) -> Path:
     """The dataset root as ultralytics' ``check_det_dataset`` resolves it (relative: cwd, then its datasets_dir)."""
     from ultralytics.utils import DATASETS_DIR
@@ -122,6 +139,8 @@ def resolve_data(data: str | None) -> str:
     if data is None:
         return str(default_dataset())
     f = Path(data)
+    if f.is_dir():
+        raise UsageError(_folder_message(f))
     if not f.is_file():
         shipped = {p.name.lower(): p for p in DATA_DIR.glob("*.yaml")}
         if f.name.lower() in shipped and len(f.parts) == 1:
@@ -175,8 +194,16 @@ def check_device(device: str | None) -> str | None:
     """Fail early, with the reason, on ``--device 0`` / ``0,1`` when CUDA or those GPUs are missing."""
     import torch
 
-    if device is None or str(device).strip().lower() in {"", "cpu", "mps"}:
+    if device is None or str(device).strip().lower() in {"", "cpu"}:
         return device
+    if str(device).strip().lower() == "mps":  # ultralytics would quietly train on the CPU and record device: mps
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise UsageError(
+                f"--device {device}: Apple's MPS backend is not available here (torch.backends.mps.is_available() is "
+                f"False: it needs an Apple-silicon Mac and a torch built with MPS). Use --device cpu"
+                + (" or --device 0 (CUDA)" if torch.cuda.is_available() else "")
+            )
+        return "mps"
     ids = [s for s in str(device).replace(" ", "").split(",") if s]
     if not all(s.isdigit() for s in ids):
         raise UsageError(f"--device {device}: use 'cpu', one GPU index such as 0, or a list such as 0,1,2,3")
@@ -201,6 +228,20 @@ def check_imgsz(imgsz) -> int:
     return imgsz
 
 
+def check_epochs(epochs) -> int:
+    """``--epochs`` must be a positive integer (ultralytics fails late, after making the run folder, on 0)."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise UsageError(f"--epochs {epochs}: must be 1 or more (YOLOv5's default is 100; the demo uses 15)")
+    return epochs
+
+
+def check_batch(batch) -> int:
+    """``--batch-size`` must be a positive integer, or -1 for ultralytics' AutoBatch (CUDA only)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or not (batch >= 1 or batch == -1):
+        raise UsageError(f"--batch-size {batch}: must be 1 or more (total over all GPUs), or -1 for AutoBatch on a GPU")
+    return batch
+
+
 def check_model_cfg(cfg: str) -> None:
     """Build the layers of model yaml ``cfg`` once, so a bad yaml stops with one ``error:`` line before any run folder
     exists (unknown module, bad arguments, yaml syntax: the message names the file, layer and fix)."""
@@ -208,12 +249,8 @@ def check_model_cfg(cfg: str) -> None:
 
     from ultralytics.nn import tasks
 
-    from yolo_attn.yaml_checks import check_graph
-
-    try:
-        d = tasks.yaml_model_load(cfg)
-        check_graph(d)  # bad 'from' indices: a message naming the layer instead of a raw IndexError
-        tasks.parse_model(copy.deepcopy(d), 3, verbose=False)
+    try:  # parse_model's pre-check (yolo_attn.hook) runs yaml_checks.check_graph: bad 'from' indices named per layer
+        tasks.parse_model(copy.deepcopy(tasks.yaml_model_load(cfg)), 3, verbose=False)
     except (KeyError, ValueError) as e:
         msg = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
         raise UsageError(msg if str(cfg) in msg else f"--cfg {cfg}: {msg}") from None

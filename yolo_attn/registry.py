@@ -1,22 +1,45 @@
 """Registry of attention modules: ``@register_attention`` beside each class makes its name usable in model yamls.
 
-A registered class keeps its plain Python signature (``SE(c1, reduction=16)``). When ultralytics' ``parse_model``
-builds it from a yaml row ``[from, n, SE, [args]]``, the wrapper added here reads the input channels of layer
-``from`` out of ``parse_model``'s own channel list and passes them as ``c1`` (see ``yolo_attn.hook``), and turns a
-bad argument into a ``ValueError`` naming the yaml layer.
+A plain ``name -> class`` mapping with a listener API; it knows nothing of ultralytics. ``yolo_attn.hook`` listens
+(``add_registry_listener``) and does everything that touches ultralytics' model builder: it puts the name into the
+builder's namespace, gives the class its input channels when a yaml row builds it, and refuses names ultralytics
+already uses. A listener that raises vetoes the registration: the name is not kept.
+
+The argument checks the modules share (``check_channels``, ``check_reduction``) live here too: they are plain Python.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
-import inspect
-import sys
+import warnings
+from typing import Callable
 
-__all__ = ("ATTENTION_REGISTRY", "register_attention", "get_attention", "closest_names", "check_channels", "check_reduction")
+__all__ = (
+    "ATTENTION_REGISTRY", "register_attention", "get_attention", "closest_names", "add_registry_listener",
+    "remove_registry_listener", "check_channels", "check_reduction", "check_positive_int",
+)
 
 ATTENTION_REGISTRY: dict[str, type] = {}  # yaml name -> class
-_listeners = []  # callables(name, cls) told about each registration (the parse_model hook)
+_listeners: list[Callable[[str, type], None]] = []  # told about each registration, in the order added
+
+
+def add_registry_listener(fn: Callable[[str, type], None], replay: bool = True) -> None:
+    """Call ``fn(name, cls)`` for each later registration (and, with ``replay``, each existing one now).
+
+    ``fn`` may raise to refuse a registration; the error reaches the ``@register_attention`` caller.
+    """
+    if fn in _listeners:
+        return
+    if replay:
+        for name, cls in list(ATTENTION_REGISTRY.items()):
+            fn(name, cls)
+    _listeners.append(fn)
+
+
+def remove_registry_listener(fn: Callable[[str, type], None]) -> None:
+    """Stop telling ``fn`` about registrations (no error if it was not listening)."""
+    if fn in _listeners:
+        _listeners.remove(fn)
 
 
 def closest_names(name: str, choices, n: int = 3) -> list[str]:
@@ -35,6 +58,13 @@ def get_attention(name: str) -> type:
         raise KeyError(f"no attention module {name!r}.{hint} Registered: {', '.join(sorted(ATTENTION_REGISTRY))}") from None
 
 
+def check_positive_int(what: str, value, example: int = 16) -> int:
+    """Raise a clear error unless ``value`` is an integer >= 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}; write e.g. {example}")
+    return value
+
+
 def check_channels(module: str, c1) -> int:
     """Raise a clear error unless ``c1`` is a positive channel count."""
     if not isinstance(c1, int) or isinstance(c1, bool) or c1 < 1:
@@ -43,10 +73,9 @@ def check_channels(module: str, c1) -> int:
 
 
 def check_reduction(c1: int, reduction) -> int:
-    """Validate a bottleneck ratio and return the hidden width ``c1 // reduction``."""
+    """Validate a bottleneck ratio and return the hidden width ``c1 // reduction`` (at least 1)."""
     check_channels("attention", c1)
-    if not isinstance(reduction, int) or isinstance(reduction, bool) or reduction < 1:
-        raise ValueError(f"reduction must be a positive integer, got {reduction!r}; write e.g. 16")
+    check_positive_int("reduction", reduction)
     if reduction > c1:
         raise ValueError(
             f"reduction {reduction} is larger than the {c1} input channels (it would leave {c1 // reduction} hidden "
@@ -56,74 +85,42 @@ def check_reduction(c1: int, reduction) -> int:
     return c1 // reduction
 
 
-def _yaml_build_frame(frame):
-    """The ``parse_model`` frame if ``frame`` is parse_model itself or its ``n > 1`` generator, else None."""
-    from yolo_attn.hook import is_parse_model_code
-
-    if frame is None:
-        return None
-    if is_parse_model_code(frame.f_code):
-        return frame
-    if frame.f_code.co_name == "<genexpr>" and frame.f_back is not None and is_parse_model_code(frame.f_back.f_code):
-        return frame.f_back
-    return None
-
-
-def _args_hint(cls) -> str:
-    params = list(inspect.signature(cls._plain_init).parameters.values())[2:]  # drop self, c1
-    return "[" + ", ".join(f"{p.name}={p.default!r}" if p.default is not p.empty else p.name for p in params) + "]"
-
-
-def _wrap_init(cls):
-    """Give ``cls.__init__`` the input channels when, and only when, parse_model calls it directly."""
-    plain_init = cls.__init__
-
-    @functools.wraps(plain_init)
-    def __init__(self, *args, **kwargs):
-        frame = _yaml_build_frame(sys._getframe(1))
-        if frame is None:  # ordinary Python call: SE(64, 8)
-            return plain_init(self, *args, **kwargs)
-        local = frame.f_locals
-        i, f, ch = local["i"], local["f"], local["ch"]
-        yaml_file = (local.get("d") or {}).get("yaml_file") or "model yaml"
-        where = f"{yaml_file}: layer {i} [{f}, {local.get('n_', 1)}, {cls.__name__}, {list(args)}]"
-        try:
-            c1 = ch[f]
-        except TypeError:
-            raise ValueError(f"{where}: {cls.__name__} takes one input; write 'from' as one index, e.g. -1") from None
-        try:
-            inspect.signature(plain_init).bind(self, c1, *args, **kwargs)
-        except TypeError:
-            raise ValueError(
-                f"{where}: too many arguments. Channels ({c1}) are inferred from layer {f}; the yaml args are "
-                f"{cls.__name__}'s own arguments after the channels: {_args_hint(cls)}, e.g. [] for the defaults"
-            ) from None
-        try:
-            plain_init(self, c1, *args, **kwargs)
-        except (ValueError, TypeError, AssertionError) as e:
-            raise ValueError(f"{where} with {c1} input channels: {e}") from None
-
-    cls._plain_init = plain_init
-    cls.__init__ = __init__
-    return cls
+def _warn_if_main(cls: type, key: str) -> None:
+    """Checkpoints pickle classes by module path; one in ``__main__`` cannot be found by another process."""
+    if cls.__module__ == "__main__":
+        warnings.warn(
+            f"attention module {key!r} ({cls.__qualname__}) is defined in __main__: checkpoints saved with it will not "
+            f"load in another process or script (pickle stores the class as __main__.{cls.__qualname__}). Move the "
+            f"class into an importable module, e.g. my_attn.py, and 'import my_attn' before building the model.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def register_attention(cls=None, *, name: str | None = None):
     """Class decorator: register an attention ``nn.Module`` under ``name`` (default: the class name).
 
-    The class must take the input channels first (``__init__(self, c1, ...)``) and keep the input shape.
+    The class must take the input channels first (``__init__(self, c1, ...)``) and keep the input shape. Each
+    listener is told; if one raises (e.g. the hook, for a name ultralytics already uses), the name is not kept.
     """
 
     def deco(c):
         key = name or c.__name__
-        if key in ATTENTION_REGISTRY and ATTENTION_REGISTRY[key] is not c:
-            old = ATTENTION_REGISTRY[key]
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(f"attention name must be a Python identifier usable in a yaml, got {key!r}")
+        old = ATTENTION_REGISTRY.get(key)
+        if old is not None and old is not c:
             raise ValueError(f"attention name {key!r} is already registered by {old.__module__}.{old.__qualname__}")
-        if "_plain_init" not in c.__dict__:
-            _wrap_init(c)
+        if old is c:
+            return c
+        _warn_if_main(c, key)
         ATTENTION_REGISTRY[key] = c
-        for listener in _listeners:
-            listener(key, c)
+        try:
+            for listener in list(_listeners):
+                listener(key, c)
+        except BaseException:
+            del ATTENTION_REGISTRY[key]
+            raise
         return c
 
     return deco(cls) if cls is not None else deco

@@ -10,64 +10,34 @@ import glob
 import os
 from pathlib import Path
 
-from ultralytics.models.yolo.detect import DetectionTrainer
-
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.checks import (
-    UsageError, check_device, check_imgsz, check_model_cfg, check_weights, resolve_cfgs, resolve_data, run_dir,
+    UsageError, check_batch, check_device, check_epochs, check_imgsz, check_model_cfg, check_weights, resolve_cfgs,
+    resolve_data, run_dir,
 )
-from yolo_attn.transfer import TransferMixin, check_transfer
+from ultralytics.utils import LOGGER
+
+from yolo_attn.runguard import guard_run
+from yolo_attn.trainers import (
+    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of, use_local_fonts,
+)
+from yolo_attn.transfer import check_transfer
 
 __all__ = (
-    "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "AttnDetectionTrainer", "train", "train_one", "use_local_fonts",
+    "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
+    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "use_local_fonts",
     "latest_last",
 )
 
 # Defaults tuned for the embedded demo set: yolov5n-simam reaches mAP50 >= 0.8 in < 10 min on 2 CPU cores.
+# Workers: the fastest of 0/1/2 dataloader workers on the 2-core machine (measured, docs/PIPELINE.md).
 DEFAULT_EPOCHS = 15
 DEFAULT_IMGSZ = 128
 DEFAULT_BATCH = 16
-
-
-def use_local_fonts() -> None:
-    """Offline, give ultralytics' plot labels matplotlib's bundled DejaVuSans instead of trying to fetch Arial.
-
-    ``ultralytics.utils.checks.check_font`` downloads ``Arial.ttf`` when it is not in the config dir; with
-    ``YOLO_OFFLINE=1`` that attempt fails and PIL's bitmap default font is used. This skips the network attempt and
-    keeps readable, scalable labels. Online, nothing changes.
-    """
-    import matplotlib
-    import ultralytics.utils.plotting as plotting
-    from ultralytics.utils import ONLINE, USER_CONFIG_DIR
-
-    if ONLINE or getattr(plotting.check_font, "_yolo_attn", False):
-        return
-    fallback = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    original = plotting.check_font
-
-    def check_font(font="Arial.ttf"):
-        local = USER_CONFIG_DIR / Path(font).name
-        return local if local.exists() else (fallback if fallback.exists() else original(font))
-
-    check_font._yolo_attn = True
-    plotting.check_font = check_font
-
-
-class AttnDetectionTrainer(TransferMixin, DetectionTrainer):
-    """ultralytics' ``DetectionTrainer``, importable from the yolo_attn package, for multi-GPU (DDP) runs.
-
-    ``TransferMixin`` loads ``pretrained=`` weights (``--weights``) by base layer (``yolo_attn.transfer``) instead of
-    ultralytics' index matching, so a plain checkpoint fully starts a model with inserted attention rows.
-
-    For ``--device 0,1,...`` ultralytics pickles the trainer class (by reference) and the model, which for a yaml
-    config is only its file name, into a state file that fresh worker processes load. Unpickling this class
-    imports ``yolo_attn`` there, which registers the attention modules and the config lookup before the worker
-    builds ``yolov5s-ema.yaml``; with ultralytics' own class the workers would not know them.
-    """
-
-    def __init__(self, *args, **kwargs):
-        use_local_fonts()
-        super().__init__(*args, **kwargs)
+DEFAULT_WORKERS = 0
+DEMO_DEFAULTS = {"epochs": DEFAULT_EPOCHS, "imgsz": DEFAULT_IMGSZ, "batch": DEFAULT_BATCH, "workers": DEFAULT_WORKERS}
+# Any other dataset: YOLOv5 train.py's defaults (workers capped at the CPU count, as ultralytics does).
+YOLOV5_DEFAULTS = {"epochs": 100, "imgsz": 640, "batch": 16, "workers": 8}
 
 
 def latest_last(project: str) -> str:
@@ -89,19 +59,22 @@ def _with_compile(model, compile_modules: bool):
 
 def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
               compile_modules: bool = False, **kwargs):
-    """Train one model yaml with ultralytics' ``DetectionTrainer``; return its run folder (``Path``).
+    """Train one model yaml with the yolo_attn trainer for its task (detect, segment); return its run folder (``Path``).
 
     ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
     position) start the model, mapped across inserted attention rows by ``yolo_attn.load_weights``, which logs
     "transferred 100% of the base (N/N tensors); new: ...". ``compile_modules``: ``torch.compile`` the attention modules once the trainer has
     built its model (``--compile``). Other ``kwargs`` are ultralytics train settings (epochs, imgsz, batch, seed, ...).
+    A run that fails before its first epoch completes leaves no folder behind (``yolo_attn.runguard``).
     """
     from ultralytics import YOLO
 
-    model = _with_compile(YOLO(cfg), compile_modules)
+    task = check_task(task_of(cfg), f"--cfg {cfg}")
+    model = _with_compile(YOLO(cfg, task=task), compile_modules)
     if weights:
-        kwargs["pretrained"] = str(Path(weights).resolve())  # AttnDetectionTrainer.get_model -> load_weights
-    model.train(data=data, project=project, name=name, trainer=AttnDetectionTrainer, **kwargs)
+        kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
+    with guard_run(model, project):
+        model.train(data=data, project=project, name=name, trainer=TRAINERS[task], **kwargs)
     return Path(model.trainer.save_dir)
 
 
@@ -121,16 +94,46 @@ def _attn_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
         raise UsageError(f"--attn {attn} --at {shown}: {e.args[0] if isinstance(e, KeyError) else e}") from None
 
 
+def resolve_defaults(data: str | None, device: str | None = None, **given) -> tuple[dict, str]:
+    """Fill the settings left None in ``given`` (epochs, imgsz, batch, workers) by data; return them and one line
+    saying which defaults were used and why ("" when every setting was given).
+
+    No ``data``: the embedded demo set's quick settings (``DEMO_DEFAULTS``); any dataset: YOLOv5 train.py's
+    (``YOLOV5_DEFAULTS``), workers capped at the CPU cores per GPU as ultralytics' ``build_dataloader`` does, and 0
+    when training on the CPU (ultralytics' own CPU choice). ``device`` None counts as a GPU when CUDA is available.
+    """
+    import torch
+
+    demo = data is None
+    base = dict(DEMO_DEFAULTS if demo else YOLOV5_DEFAULTS)
+    cpu = str(device).lower() in {"cpu", "mps"} or (device is None and not torch.cuda.is_available())
+    capped = ""
+    if not demo and cpu:  # ultralytics trains with 0 workers on the CPU (measured fastest here too, docs/PIPELINE.md)
+        base["workers"], capped = 0, "; workers 0 on the CPU, as ultralytics does"
+    elif not demo:
+        gpus = len([s for s in str(device or "0").split(",") if s.strip().isdigit()])
+        base["workers"] = min((os.cpu_count() or 1) // max(gpus, 1), base["workers"])
+        if base["workers"] < YOLOV5_DEFAULTS["workers"]:
+            capped = f"; workers {YOLOV5_DEFAULTS['workers']} capped at {base['workers']} by the CPU count"
+    used = {k: v for k, v in base.items() if given.get(k) is None}
+    out = {k: (base[k] if given.get(k) is None else given[k]) for k in base}
+    if not used:
+        return out, ""
+    why = ("the embedded demo set's quick settings (no --data)" if demo else
+           f"YOLOv5 train.py defaults for --data {Path(data).name}" + (capped if "workers" in used else ""))
+    return out, "defaults: " + ", ".join(f"{k} {v}" for k, v in used.items()) + f" ({why})"
+
+
 def train(
     cfg: str | None = None,
     data: str | None = None,
     *,
     weights: str | None = None,
-    epochs: int = DEFAULT_EPOCHS,
-    batch: int = DEFAULT_BATCH,
-    imgsz: int = DEFAULT_IMGSZ,
+    epochs: int | None = None,
+    batch: int | None = None,
+    imgsz: int | None = None,
     device: str | None = None,
-    workers: int = 0,
+    workers: int | None = None,
     project: str = "runs",
     name: str | None = None,
     seeds=(0,),
@@ -148,8 +151,12 @@ def train(
     Returns the run folders. Runs are named ``{name or config stem}`` plus ``-seed{k}`` when several seeds are
     given (plus the config stem when several configs share a ``name``); ``project/name`` is used exactly, and an
     existing folder is never overwritten unless ``exist_ok`` (ultralytics increments the name instead).
-    ``resume``: True for the newest ``last.pt`` under ``project``, or a path to one.
-    ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
+    ``epochs``/``batch``/``imgsz``/``workers`` left None follow the data (``resolve_defaults``: the demo's quick
+    settings without ``data``, YOLOv5's otherwise). ``resume``: True for the newest ``last.pt`` under ``project``,
+    or a path to one. ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
+    The model's task (detect or segment, from its yaml) picks the trainer; other tasks raise ``UsageError``.
+    ``weights``: start every run from this checkpoint (``yolo_attn.load_weights``); unless ``optimizer`` is given,
+    such a fine-tune uses ``optimizer="SGD"`` (YOLOv5's default) instead of ultralytics' ``auto``.
     ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
@@ -168,11 +175,15 @@ def train(
                 f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
                 f"To train further, start a new run from it: --weights {last}"
             )
-        model = _with_compile(YOLO(last), compile_modules)
+        task = check_task(task_of(ckpt), f"--resume {last}")
+        model = _with_compile(YOLO(last, task=task), compile_modules)
         extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
-        model.train(resume=True, trainer=AttnDetectionTrainer, **extra)
+        model.train(resume=True, trainer=TRAINERS[task], **extra)
         return [Path(model.trainer.save_dir)]
 
+    settings, note = resolve_defaults(data, device, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers)
+    check_epochs(settings["epochs"])
+    check_batch(settings["batch"])
     if cfg is None:
         if attn:
             raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
@@ -180,15 +191,22 @@ def train(
     if attn and cfg.strip().lower() == "all":
         raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
     cfgs = resolve_cfgs(cfg, scale)
-    check_imgsz(imgsz)
+    check_imgsz(settings["imgsz"])
     cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
     for c in cfgs:
         check_model_cfg(c)
+        check_task(task_of(c), f"--cfg {c}")
     data = resolve_data(data)
     if weights:
         ckpt = check_weights(weights)
         for c in cfgs:  # another base or scale: refuse before any run folder is made
             check_transfer(c, ckpt, label=f"--weights {weights}")
+        if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
+            overrides["optimizer"] = "SGD"
+            LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto "
+                        "picks AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
+    if note:
+        print(note)
     seeds = list(seeds) or [0]
     project, _ = run_dir(project, "", exist_ok)
     runs = []
@@ -202,9 +220,8 @@ def train(
                 run_name += f"-seed{seed}"
             runs.append(
                 train_one(
-                    c, data, project=project, name=run_name, weights=weights, epochs=epochs, batch=batch, imgsz=imgsz,
-                    device=device, workers=workers, seed=seed, exist_ok=exist_ok, compile_modules=compile_modules,
-                    **overrides,
+                    c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
+                    exist_ok=exist_ok, compile_modules=compile_modules, **settings, **overrides,
                 )
             )
     return runs

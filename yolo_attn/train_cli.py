@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from yolo_attn.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ
+from yolo_attn.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
 
 __all__ = ("add_train_args", "parse_args", "train_kwargs", "run", "resolve_data_alias")
+
+
+def _both(key: str) -> str:
+    """'(default: 15 on the demo set, 100 with --data)' for ``--help``."""
+    return f"(default: {DEMO_DEFAULTS[key]} on the demo set, {YOLOV5_DEFAULTS[key]} with --data)"
 
 
 def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -24,23 +29,27 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--attn-args", default="", help="the module's own args (never channels), e.g. 8 or 16,7")
     p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
     p.add_argument("--data", default=None,
-                   help="dataset yaml: coco.yaml, VisDrone.yaml, shapes-hard (the embedded hard set) or a path "
-                        "(default: embedded demo set)")
+                   help="dataset yaml: coco.yaml, VisDrone.yaml, shapes-hard (the embedded hard set, demo defaults) or a "
+                        "path (default: embedded demo set)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
-                        "indices across inserted attention rows (yolo_attn.load_weights)")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="total batch size over all GPUs")
-    p.add_argument("--imgsz", "--img-size", type=int, default=DEFAULT_IMGSZ, help="train/val image size (pixels)")
-    p.add_argument("--device", default=None, help="cpu, 0, or 0,1,2,3 (several GPUs: ultralytics DDP)")
-    p.add_argument("--workers", type=int, default=0, help="dataloader workers per process")
+                        "indices across inserted attention rows (yolo_attn.load_weights); trains with optimizer=SGD "
+                        "unless optimizer=... is given")
+    p.add_argument("--epochs", type=int, default=None, help=f"training epochs {_both('epochs')}")
+    p.add_argument("--batch-size", "--batch", dest="batch_size", type=int, default=None,
+                   help=f"total batch size over all GPUs {_both('batch')}")
+    p.add_argument("--imgsz", "--img-size", "--img", dest="imgsz", type=int, default=None,
+                   help=f"train/val image size in pixels {_both('imgsz')}")
+    p.add_argument("--device", default=None, help="cpu, 0, or 0,1,2,3 (several GPUs: ultralytics DDP); mps on Apple")
+    p.add_argument("--workers", type=int, default=None,
+                   help=f"dataloader workers per process {_both('workers')}, capped at the CPU count per GPU")
     p.add_argument("--project", default="runs", help="runs land in PROJECT/NAME")
     p.add_argument("--name", default=None, help="run name (default: the config name)")
     p.add_argument("--seed", type=int, nargs="+", default=[0], help="one run per seed, e.g. --seed 0 1 2")
-    p.add_argument("--resume", nargs="?", const=True, default=False,
-                   help="resume the newest last.pt in --project, or a given last.pt")
+    p.add_argument("--resume", nargs="?", const=True, default=False, help="resume the newest last.pt in --project, or a given last.pt")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
+    p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     return p
 
 
@@ -61,13 +70,18 @@ def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dic
     """``(positional, keyword)`` arguments of ``yolo_attn.train.train`` for parsed ``train_attn.py`` flags."""
     from yolo_attn.checks import pass_through
 
+    data = resolve_data_alias(args.data)
+    if data != args.data:  # the embedded hard set is trained like the demo set (15 epochs at 128 px), not like COCO
+        for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
+            if getattr(args, attr) is None:
+                setattr(args, attr, DEMO_DEFAULTS[key])
     kw = dict(
         weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz, device=args.device,
         workers=args.workers, project=args.project, name=args.name, seeds=args.seed, resume=args.resume,
         exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile, **pass_through(extra),
     )
     kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args)  # train() checks them
-    return (args.cfg, resolve_data_alias(args.data)), kw
+    return (args.cfg, data), kw
 
 
 def run(argv=None):

@@ -11,10 +11,13 @@ import json
 from pathlib import Path
 
 from ultralytics.models.yolo.detect import DetectionValidator
+from ultralytics.models.yolo.segment import SegmentationValidator
 
 from yolo_attn.checks import UsageError, check_device, check_weights, resolve_data, run_dir
+from yolo_attn.runguard import guard_run
+from yolo_attn.trainers import check_task, task_of
 
-__all__ = ("AttnDetectionValidator", "validate", "detections_from_jdict")
+__all__ = ("AttnDetectionValidator", "AttnSegmentationValidator", "VALIDATORS", "validate", "detections_from_jdict")
 
 
 class AttnDetectionValidator(DetectionValidator):
@@ -26,6 +29,16 @@ class AttnDetectionValidator(DetectionValidator):
 
     def eval_json(self, stats):
         return stats
+
+
+class AttnSegmentationValidator(SegmentationValidator):
+    """ultralytics' ``SegmentationValidator`` minus its own JSON evaluation step (as ``AttnDetectionValidator``)."""
+
+    def eval_json(self, stats):
+        return stats
+
+
+VALIDATORS = {"detect": AttnDetectionValidator, "segment": AttnSegmentationValidator}
 
 
 def detections_from_jdict(jdict: list[dict], class_map: list[int]) -> list[dict]:
@@ -66,8 +79,8 @@ def validate(
     from yolo_attn.train import use_local_fonts
 
     device = check_device(device)
-    check_weights(weights)
-    model = YOLO(weights)
+    task = check_task(task_of(check_weights(weights)), f"--weights {weights}")
+    model = YOLO(weights, task=task)
     train_args = model.ckpt.get("train_args", {}) if model.ckpt else {}
     data = data or train_args.get("data")
     if not data:
@@ -80,20 +93,29 @@ def validate(
         "device": device, "split": split, "workers": workers, "save_json": True, "project": project, "name": name,
         "exist_ok": exist_ok, **overrides, "mode": "val",
     }
-    validator = AttnDetectionValidator(args=args)
-    validator(model=model.model)
+    with guard_run(None, project):  # a validation that fails leaves no empty run folder
+        validator = VALIDATORS[task](args=args)
+        validator(model=model.model)
     box = validator.metrics.box
     out = {
         "weights": str(Path(weights).resolve()), "data": data, "split": split, "imgsz": args["imgsz"],
         "precision": float(box.mp), "recall": float(box.mr), "mAP50": float(box.map50), "mAP50-95": float(box.map),
         "per_class": {validator.names[int(c)]: {"mAP50": float(box.ap50[i]), "mAP50-95": float(box.ap[i])}
                       for i, c in enumerate(box.ap_class_index)},
-        "speed_ms": dict(validator.speed),
+        "speed_ms": dict(validator.speed), "task": task,
     }
+    if task == "segment":
+        seg = validator.metrics.seg
+        out["mask"] = {"precision": float(seg.mp), "recall": float(seg.mr), "mAP50": float(seg.map50),
+                       "mAP50-95": float(seg.map)}
     dets = detections_from_jdict(validator.jdict, validator.class_map)
     names = validator.names
     lines = [f"ultralytics:  mAP50 {out['mAP50']:.4f}  mAP50-95 {out['mAP50-95']:.4f}  "
              f"P {out['precision']:.4f}  R {out['recall']:.4f}"]
+    if "mask" in out:
+        m = out["mask"]
+        lines += [f"masks:        mAP50 {m['mAP50']:.4f}  mAP50-95 {m['mAP50-95']:.4f}  P {m['precision']:.4f}  "
+                  f"R {m['recall']:.4f}"]
     gt = _coco_json(validator.data)
     if gt is not None:
         if not gt.is_file():

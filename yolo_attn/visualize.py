@@ -29,7 +29,7 @@ from yolo_attn.registry import ATTENTION_REGISTRY
 
 __all__ = (
     "AttentionMap", "IMAGE_SUFFIXES", "attention_parts", "collect_attention", "load_image", "image_files",
-    "plot_layer", "plot_contact_sheet", "visualize",
+    "plot_layer", "plot_contact_sheet", "visualize", "save_dir",
 )
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -208,6 +208,16 @@ def plot_contact_sheet(maps: list[AttentionMap], rgb: np.ndarray, file: str | Pa
     fig.savefig(file, dpi=100)
     plt.close(fig)
     return Path(file)
+
+
+def save_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
+    """``project/name`` made as YOLOv5's detect.py does: ``exp``, then ``exp2``, ``exp3``, ... unless ``exist_ok``.
+
+    Uses ultralytics' ``increment_path``; returns the created folder.
+    """
+    from ultralytics.utils.files import increment_path
+
+    return increment_path(Path(project) / name, exist_ok=exist_ok, mkdir=True)
 
 
 def visualize(

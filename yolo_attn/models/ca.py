@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from yolo_attn.registry import register_attention, check_reduction
+from yolo_attn.registry import check_channels, check_positive_int, register_attention
 
 __all__ = ("CA",)
 
@@ -27,7 +27,8 @@ class CA(nn.Module):
     Args:
         c1 (int): input channels C (filled in from the yaml ``from`` layer); output channels equal C (the official
             ``oup``).
-        reduction (int): bottleneck ratio; the hidden width is ``max(8, C // reduction)`` as in the official code.
+        reduction (int): bottleneck ratio; the hidden width is ``max(8, C // reduction)`` as in the official code, so
+            any positive reduction is valid at any width (``CA(16)`` has 8 hidden units).
 
     Shapes:
         x: (B, C, H, W) -> (B, C, H, W)
@@ -37,7 +38,8 @@ class CA(nn.Module):
 
     def __init__(self, c1: int, reduction: int = 32):
         super().__init__()
-        check_reduction(c1, reduction)
+        check_channels("CA", c1)
+        check_positive_int("reduction", reduction, example=32)
         mip = max(8, c1 // reduction)
         self.conv1 = nn.Conv2d(c1, mip, kernel_size=1, stride=1, padding=0)
         self.bn1 = nn.BatchNorm2d(mip)

@@ -3,8 +3,10 @@
 Liu, Shao, Zhang, Shen, Hoffmann, "NAM: Normalization-based Attention Module", NeurIPS 2021 Workshop,
 https://arxiv.org/abs/2111.12419. Reference code: Christian-lyc/NAM ``MODELS/attention.py`` (``Channel_Att``; ``Att``
 with its default ``no_spatial=True``): BatchNorm, each channel scaled by its share ``|gamma_c| / sum |gamma|`` of the
-BatchNorm weights (taken from ``.data`` in the official code, so no gradient flows through the share), ReLU (in the
-code, not in the paper's equation), sigmoid, times the input.
+BatchNorm weights (taken from ``.data`` in the official code, so no gradient flows through the share), sigmoid, times
+the input: ``sigmoid(bn(x) * share) * x``, as in the paper's equation and the repository's current code (commit
+c76abf4). One superseded commit (768b859) had a ReLU before the sigmoid, which confines the weights to [0.5, 1);
+yolo_attn <= 0.1.0 followed it (see the README on loading such checkpoints).
 
 The official pixel attention (``Spatial_Att``, off by default) is a BatchNorm1d over the ``H*W`` positions, which
 fixes the input size at build time; it does not fit a detector that runs at any image size and is not included.
@@ -12,7 +14,6 @@ fixes the input size at build time; it does not fit a detector that runs at any 
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from yolo_attn.registry import register_attention, check_channels
 
@@ -39,10 +40,10 @@ class NAM(nn.Module):
         self.bn2 = nn.BatchNorm2d(c1, affine=True)
 
     def channel_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-channel, per-pixel weights in [0.5, 1), shape (B, C, H, W)."""
+        """Per-channel, per-pixel weights in (0, 1), shape (B, C, H, W)."""
         gamma = self.bn2.weight.detach().abs()
         share = (gamma / gamma.sum()).view(1, -1, 1, 1)
-        return torch.sigmoid(F.relu(self.bn2(x) * share))
+        return torch.sigmoid(self.bn2(x) * share)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.channel_weights(x)

@@ -80,7 +80,8 @@ class SimAM(nn.Module):
 
     Args:
         c1 (int | None): input channels; unused (SimAM has no parameters), accepted so the yaml API is uniform.
-        e_lambda (float): regulariser lambda of the energy function (paper: 1e-4; the authors' ImageNet runs use 0.1).
+        e_lambda (float): regulariser lambda of the energy function, 0 < lambda < 1 (paper: 1e-4; the authors' ImageNet
+            runs use 0.1).
 
     Shapes:
         x: (B, C, H, W) -> (B, C, H, W)
@@ -91,8 +92,11 @@ class SimAM(nn.Module):
 
     def __init__(self, c1: int | None = None, e_lambda: float = 1e-4):
         super().__init__()
-        if not isinstance(e_lambda, (int, float)) or isinstance(e_lambda, bool) or e_lambda <= 0:
-            raise ValueError(f"SimAM e_lambda must be a positive number, got {e_lambda!r}; write e.g. 1e-4 or 0.1")
+        # lambda regularises a per-plane variance; >= 1 would swamp it (and [1024] is a channel count copied from
+        # a YOLOAir-style yaml, not a lambda)
+        if not isinstance(e_lambda, (int, float)) or isinstance(e_lambda, bool) or not 0 < e_lambda < 1:
+            raise ValueError(f"SimAM e_lambda must be a number with 0 < e_lambda < 1, got {e_lambda!r}; write e.g. "
+                             f"1e-4 (paper) or 0.1, or [] for the default")
         self.e_lambda = float(e_lambda)
 
     def extra_repr(self) -> str:

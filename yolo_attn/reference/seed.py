@@ -1,11 +1,15 @@
-"""The seed code, verbatim apart from imports and formatting: the reference every module is held against.
+"""REFERENCE CODE, not for use in models: the seed code, verbatim apart from imports and formatting.
 
-Sources (../shared/seeds/): 000 SRMLayer, 001 SElayer, 002 first listing (ChannelAttention, SpatialAttention, CBAM),
-003 Simam_module, 004 EMA. Do not optimise or "fix" anything here.
+Sources (``/work/shared/seeds/``, Chinese blog posts): 000 ``SRMLayer``, 001 ``SElayer``, 002 first listing
+(``ChannelAttention``, ``SpatialAttention``, ``CBAM``), 003 ``Simam_module``, 004 ``EMA``. The one copy that the
+tests (``tests/test_modules_equivalence.py``, ``tests/test_fast_paths.py``) hold SE, CBAM, SimAM, SRM and EMA against
+and that ``yolo_attn.bench`` times them against. Do not optimise or "fix" anything here: it is the baseline.
 """
 
 import torch
 import torch.nn as nn
+
+__all__ = ("SRMLayer", "SElayer", "ChannelAttention", "SpatialAttention", "CBAM", "Simam_module", "EMA", "SEED_OF")
 
 
 class SRMLayer(nn.Module):  # seed 000
@@ -134,3 +138,18 @@ class EMA(nn.Module):  # seed 004
         x22 = x1.reshape(b * self.groups, c // self.groups, -1)
         weights = (torch.matmul(x11, x12) + torch.matmul(x21, x22)).reshape(b * self.groups, 1, h, w)
         return (group_x * weights.sigmoid()).reshape(b, c, h, w)
+
+
+def _cbam_paper(in_channels, ratio=16, kernel_size=7):
+    """The seed CBAM with the paper's 7x7 spatial kernel, the default of ``yolo_attn.CBAM``."""
+    return CBAM(in_channels, ratio=ratio, kernel_size=kernel_size)
+
+
+# shipped module name -> seed constructor taking the channel count, with the shipped defaults
+SEED_OF = {
+    "SE": lambda c: SElayer(c, 16),
+    "CBAM": _cbam_paper,
+    "SimAM": lambda c: Simam_module(c, 1e-4),
+    "SRM": lambda c: SRMLayer(c),
+    "EMA": lambda c: EMA(c, factor=32),
+}
