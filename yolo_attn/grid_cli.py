@@ -58,11 +58,20 @@ def common_train_argv(rest: list[str]) -> list[str]:
         if getattr(targs, key) != getattr(defaults, key):
             raise UsageError(f"--{key.replace('_', '-')} is not an ablate_attn.py flag: {why}")
     pass_through(extra)  # a bad key=value fails now, not in every cell
+    from yolo_attn.train import DEMO_DEFAULTS
+
     data = resolve_data_alias(targs.data or "shapes-hard")
+    if data != targs.data:  # the embedded hard set: the demo's defaults, written out (the cells see a path)
+        for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
+            if getattr(targs, attr) is None:
+                setattr(targs, attr, DEMO_DEFAULTS[key])
     if Path(data).is_file():  # trials may run in another working directory or on another node
         data = str(Path(data).resolve())
-    argv = ["--data", data, "--epochs", str(targs.epochs), "--imgsz", str(targs.imgsz),
-            "--batch-size", str(targs.batch_size), "--workers", str(targs.workers)]
+    argv = ["--data", data]
+    for flag, v in (("--epochs", targs.epochs), ("--imgsz", targs.imgsz), ("--batch-size", targs.batch_size),
+                    ("--workers", targs.workers)):
+        if v is not None:  # otherwise train() picks its data-dependent default, as for train_attn.py
+            argv += [flag, str(v)]
     if targs.weights:
         argv += ["--weights", str(Path(targs.weights).resolve())]
     if targs.compile:
