@@ -79,7 +79,7 @@ def measure_latencies(candidates: dict, device: str = "cpu", rounds: int = 20, p
         return {**info, "control": None, "resolution": None}
     if control is not None:
         slots["control"] = slots[control]  # the same model object: any difference is the machine's noise
-        info["control"] = dict(info[control])
+        info["control"] = {**info[control], "params": get_num_params(slots["control"][0])}  # counted on the timed model
     keys = list(slots)
     per_round = {k: [] for k in keys}
     with torch.inference_mode():
