@@ -195,3 +195,11 @@ def test_builder_code_is_found_through_wrapped_chains():
     outer.__wrapped__ = functools.wraps(tasks.parse_model)(lambda *a: None)  # ours and two more levels, as plugins do
     assert adapter._find_builder_code(outer) is code
     assert adapter._find_builder_code(lambda *a: None) is None
+
+
+def test_import_is_silent():
+    """``import yolo_attn`` (hook install and self-test) logs nothing: no graph-check warning about the self-test."""
+    r = subprocess.run([sys.executable, "-c", "import yolo_attn"], capture_output=True, text=True, timeout=300,
+                       env=subprocess_env())
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout == "" and "WARNING" not in r.stderr, (r.stdout, r.stderr)
