@@ -23,9 +23,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
-from yolo_attn.data.synthetic import _background, _complete
+from yolo_attn.data.synthetic import _background, _complete, write_set
 
 __all__ = ("HARD_NAMES", "HARD_DEFAULTS", "HARD_ALIAS", "MAX_COVER", "make_hard_dataset", "default_hard_dataset",
            "default_hard_root")
@@ -153,18 +152,5 @@ def make_hard_dataset(root, n_train: int = 400, n_val: int = 100, imgsz: int = 1
     spec = dict(kind="hard", version=VERSION, n_train=n_train, n_val=n_val, imgsz=imgsz, seed=seed)
     if _complete(root, yaml_file, spec):
         return yaml_file
-    for split_id, (split, n) in enumerate((("train", n_train), ("val", n_val))):
-        (root / "images" / split).mkdir(parents=True, exist_ok=True)
-        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-        rng = np.random.RandomState([seed, split_id, 7])  # 7: a stream apart from the demo set's
-        for i in range(n):
-            img, lines = _sample(rng, imgsz)
-            cv2.imwrite(str(root / "images" / split / f"{i:06d}.png"), img)
-            (root / "labels" / split / f"{i:06d}.txt").write_text("".join(x + "\n" for x in lines))
-    data = {"path": str(root), "train": "images/train", "val": "images/val", "names": dict(enumerate(HARD_NAMES)),
-            "generator": spec}
-    tmp = yaml_file.with_suffix(".tmp")
-    tmp.write_text("# yolo_attn hard shapes set (yolo_attn.data.shapes_hard.make_hard_dataset)\n"
-                   + yaml.safe_dump(data, sort_keys=False))
-    tmp.replace(yaml_file)  # written last and atomically: its presence marks a complete set
-    return yaml_file
+    return write_set(root, yaml_file, spec, HARD_NAMES, _sample, lambda split_id: [seed, split_id, 7],  # 7: a stream
+                     "yolo_attn hard shapes set (yolo_attn.data.shapes_hard.make_hard_dataset)")  # apart from the demo's

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import yaml
 
-from yolo_attn.data.synthetic import NAMES, _background, _draw
+from yolo_attn.data.synthetic import NAMES, _background, _draw, placements, write_set
 
 __all__ = ("make_seg_dataset", "outline")
 
@@ -39,22 +39,13 @@ def outline(mask: np.ndarray) -> np.ndarray:
 
 
 def _sample(rng: np.random.RandomState, s: int) -> tuple[np.ndarray, list[str]]:
-    """One image and its segmentation label lines (placement as in ``synthetic._sample``)."""
+    """One image and its segmentation label lines (the same placements and pixels as ``synthetic._sample``)."""
     img = _background(rng, s)
-    boxes, lines = [], []
-    for _ in range(rng.randint(1, 5)):
-        for _try in range(20):  # rejection sampling for non-overlapping squares
-            size = int(rng.randint(s // 7, s // 3))
-            x0, y0 = (int(v) for v in rng.randint(0, s - size, 2))
-            if all(x0 + size < a or a2 < x0 or y0 + size < b or b2 < y0 for a, b, a2, b2 in boxes):
-                break
-        else:
-            continue
-        cls = int(rng.randint(len(NAMES)))
+    lines = []
+    for cls, x0, y0, size in placements(rng, s):
         mask = np.zeros((s, s, 3), np.uint8)
         _draw(mask, cls, x0, y0, size, copy.deepcopy(rng))  # same jitter draws, so the same pixels
         _draw(img, cls, x0, y0, size, rng)
-        boxes.append((x0 - 2, y0 - 2, x0 + size + 2, y0 + size + 2))
         poly = outline(mask.max(2) > 0) / s
         lines.append(f"{cls} " + " ".join(f"{v:.6f}" for v in np.clip(poly, 0, 1).ravel()))
     return img, lines
@@ -75,21 +66,8 @@ def make_seg_dataset(root, n_train: int = 400, n_val: int = 100, imgsz: int = 12
     spec = dict(n_train=n_train, n_val=n_val, imgsz=imgsz, seed=seed, task="segment")
     if yaml_file.is_file() and (yaml.safe_load(yaml_file.read_text()) or {}).get("generator") == spec:
         return yaml_file
-    for split_id, (split, n) in enumerate((("train", n_train), ("val", n_val))):
-        (root / "images" / split).mkdir(parents=True, exist_ok=True)
-        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-        rng = np.random.RandomState([seed, split_id])
-        for i in range(n):
-            img, lines = _sample(rng, imgsz)
-            cv2.imwrite(str(root / "images" / split / f"{i:06d}.png"), img)
-            (root / "labels" / split / f"{i:06d}.txt").write_text("".join(x + "\n" for x in lines))
-    data = {"path": str(root), "train": "images/train", "val": "images/val", "names": dict(enumerate(NAMES)),
-            "generator": spec}
-    tmp = yaml_file.with_suffix(".tmp")
-    tmp.write_text("# yolo_attn shapes segmentation set (yolo_attn.data.shapes_seg.make_seg_dataset)\n"
-                   + yaml.safe_dump(data, sort_keys=False))
-    tmp.replace(yaml_file)
-    return yaml_file
+    return write_set(root, yaml_file, spec, NAMES, _sample, lambda split_id: [seed, split_id],
+                     "yolo_attn shapes segmentation set (yolo_attn.data.shapes_seg.make_seg_dataset)")
 
 
 if __name__ == "__main__":

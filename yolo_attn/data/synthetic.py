@@ -79,10 +79,13 @@ def _draw(img: np.ndarray, cls: int, x0: int, y0: int, size: int, rng: np.random
     return x1, y1, x2, y2
 
 
-def _sample(rng: np.random.RandomState, s: int) -> tuple[np.ndarray, list[str]]:
-    """One image and its YOLO label lines."""
-    img = _background(rng, s)
-    boxes, lines = [], []
+def placements(rng: np.random.RandomState, s: int):
+    """Yield ``(cls, x0, y0, size)`` for 1-4 non-overlapping shapes in an (s, s) image.
+
+    The caller draws each shape (with ``rng``) before asking for the next, so every generator built on this one
+    (detection, segmentation) consumes the random stream identically and makes the same images.
+    """
+    boxes = []
     for _ in range(rng.randint(1, 5)):
         for _try in range(20):  # rejection sampling for non-overlapping squares
             size = int(rng.randint(s // 7, s // 3))
@@ -91,9 +94,16 @@ def _sample(rng: np.random.RandomState, s: int) -> tuple[np.ndarray, list[str]]:
                 break
         else:
             continue
-        cls = int(rng.randint(len(NAMES)))
-        x1, y1, x2, y2 = _draw(img, cls, x0, y0, size, rng)
+        yield int(rng.randint(len(NAMES))), x0, y0, size
         boxes.append((x0 - 2, y0 - 2, x0 + size + 2, y0 + size + 2))
+
+
+def _sample(rng: np.random.RandomState, s: int) -> tuple[np.ndarray, list[str]]:
+    """One image and its YOLO label lines."""
+    img = _background(rng, s)
+    lines = []
+    for cls, x0, y0, size in placements(rng, s):
+        x1, y1, x2, y2 = _draw(img, cls, x0, y0, size, rng)
         w, h = x2 - x1 + 1, y2 - y1 + 1
         lines.append(f"{cls} {(x1 + w / 2) / s:.6f} {(y1 + h / 2) / s:.6f} {w / s:.6f} {h / s:.6f}")
     return img, lines
@@ -118,6 +128,31 @@ def _complete(root: Path, yaml_file: Path, spec: dict) -> bool:
     return True
 
 
+def write_set(root: Path, yaml_file: Path, spec: dict, names, sample, stream, title: str) -> Path:
+    """Write ``spec['n_train']``/``spec['n_val']`` images and label files drawn by ``sample(rng, spec['imgsz'])``
+    (``rng = RandomState(stream(split_id))``: train and val use independent streams), then the dataset yaml, last and
+    atomically: its presence marks a complete set. Shared by the detection, segmentation and hard generators."""
+    for split_id, split in enumerate(("train", "val")):
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+        rng = np.random.RandomState(stream(split_id))
+        for i in range(spec[f"n_{split}"]):
+            img, lines = sample(rng, spec["imgsz"])
+            cv2.imwrite(str(root / "images" / split / f"{i:06d}.png"), img)
+            (root / "labels" / split / f"{i:06d}.txt").write_text("".join(x + "\n" for x in lines))
+    data = {
+        "path": str(root),
+        "train": "images/train",
+        "val": "images/val",
+        "names": dict(enumerate(names)),
+        "generator": spec,  # read back by the generator to know the set is complete
+    }
+    tmp = yaml_file.with_suffix(".tmp")
+    tmp.write_text(f"# {title}\n" + yaml.safe_dump(data, sort_keys=False))
+    tmp.replace(yaml_file)
+    return yaml_file
+
+
 def make_dataset(root, n_train: int = 400, n_val: int = 100, imgsz: int = 128, seed: int = 0) -> Path:
     """Write the synthetic shapes set under ``root`` and return the path of its dataset yaml.
 
@@ -134,22 +169,5 @@ def make_dataset(root, n_train: int = 400, n_val: int = 100, imgsz: int = 128, s
     spec = dict(n_train=n_train, n_val=n_val, imgsz=imgsz, seed=seed)
     if _complete(root, yaml_file, spec):
         return yaml_file
-    for split_id, (split, n) in enumerate((("train", n_train), ("val", n_val))):
-        (root / "images" / split).mkdir(parents=True, exist_ok=True)
-        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-        rng = np.random.RandomState([seed, split_id])
-        for i in range(n):
-            img, lines = _sample(rng, imgsz)
-            cv2.imwrite(str(root / "images" / split / f"{i:06d}.png"), img)
-            (root / "labels" / split / f"{i:06d}.txt").write_text("".join(x + "\n" for x in lines))
-    data = {
-        "path": str(root),
-        "train": "images/train",
-        "val": "images/val",
-        "names": dict(enumerate(NAMES)),
-        "generator": spec,  # read back by make_dataset to know the set is complete
-    }
-    tmp = yaml_file.with_suffix(".tmp")
-    tmp.write_text("# yolo_attn synthetic shapes set (yolo_attn.data.synthetic.make_dataset)\n" + yaml.safe_dump(data, sort_keys=False))
-    tmp.replace(yaml_file)  # written last and atomically: its presence marks a complete set
-    return yaml_file
+    return write_set(root, yaml_file, spec, NAMES, _sample, lambda split_id: [seed, split_id],
+                     "yolo_attn synthetic shapes set (yolo_attn.data.synthetic.make_dataset)")
