@@ -8,31 +8,23 @@ the comparison finds each config's baseline this way for any ultralytics detecto
 
 from __future__ import annotations
 
+from yolo_attn.yaml_checks import is_attention, model_rows
+
 __all__ = ("attention_layers", "base_signature", "init_label")
-
-
-def _rows(d: dict) -> list:
-    return list(d.get("backbone") or []) + list(d.get("head") or [])
-
-
-def _is_attention(m) -> bool:
-    from yolo_attn import ATTENTION_REGISTRY
-
-    return str(m) in ATTENTION_REGISTRY
 
 
 def attention_layers(d: dict) -> list[str]:
     """Names of the attention modules in a model yaml dict, in layer order, e.g. ``["SE", "SE", "SE"]``."""
-    return [str(row[2]) for row in _rows(d) if _is_attention(row[2])]
+    return [str(row[2]) for row in model_rows(d) if is_attention(row[2])]
 
 
 def base_signature(d: dict) -> tuple:
     """Hashable description of the model with its attention layers removed (nc, scale multiples, layer rows)."""
     remap, keep = {}, []
-    for i, (f, n, m, args) in enumerate(_rows(d)):
+    for i, (f, n, m, args) in enumerate(model_rows(d)):
         src = [j if j >= 0 else i + j for j in (f if isinstance(f, (list, tuple)) else [f])]
         src = tuple(remap.get(j, j) for j in src)
-        if _is_attention(m):
+        if is_attention(m):
             remap[i] = src[0]  # whoever reads the attention output reads its input in the base model
             continue
         remap[i] = len(keep)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from yolo_attn.yaml_checks import model_rows
+
 __all__ = (
     "PLACEMENTS", "insert_attention", "placement_positions", "parse_at", "parse_attn_args", "at_label",
     "write_model_yaml", "generate_cfg",
@@ -38,16 +40,12 @@ def _abs_from(i: int, f) -> list[int]:
     return [j if j >= 0 else i + j for j in (f if isinstance(f, list) else [f])]
 
 
-def _rows(d: dict) -> list:
-    return list(d.get("backbone") or []) + list(d.get("head") or [])
-
-
 def _head_row(d: dict, name: str) -> int:
     """Index of the detection head (the last row); a ValueError if it is not a Detect-like module."""
     import ultralytics.nn.tasks as tasks
     from ultralytics.nn.modules.head import Detect
 
-    rows = _rows(d)
+    rows = model_rows(d)
     if not rows:
         raise ValueError(f"base {name}: no backbone/head layers")
     cls = vars(tasks).get(rows[-1][2])
@@ -61,7 +59,7 @@ def _head_row(d: dict, name: str) -> int:
 
 def placement_positions(d: dict, at, name: str = "base") -> list[int]:
     """Base-yaml layer indices after which ``at`` (a placement or list of them) inserts a module, sorted, deduped."""
-    rows = _rows(d)
+    rows = model_rows(d)
     head = _head_row(d, name)
     nb = len(d.get("backbone") or [])
     spp = next((i for i, r in enumerate(rows[:nb]) if r[2] in _SPP), None)
@@ -139,7 +137,7 @@ def insert_attention(base, module: str, at="backbone", args=()) -> dict:
     if not at_list:
         raise ValueError(f"placement is empty; use one of {', '.join(PLACEMENTS)} or layer indices such as 6,8")
     pos = placement_positions(d, at_list, name)
-    rows, nb = _rows(d), len(d.get("backbone") or [])
+    rows, nb = model_rows(d), len(d.get("backbone") or [])
 
     def new(k):  # new index of base row k
         return k + sum(p < k for p in pos)

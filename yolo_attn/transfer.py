@@ -28,7 +28,7 @@ from ultralytics.nn.modules import Detect
 from ultralytics.utils import LOGGER
 
 from yolo_attn.checks import UsageError
-from yolo_attn.registry import ATTENTION_REGISTRY
+from yolo_attn.yaml_checks import is_attention, model_rows
 
 __all__ = ("AttentionSlot", "base_layout", "base_signature", "check_transfer", "load_weights", "TransferMixin")
 
@@ -49,11 +49,7 @@ def _rows(d: dict) -> list:
     """Backbone and head rows of a model dict, in layer-index order."""
     if not isinstance(d, dict) or "backbone" not in d:
         raise ValueError("expected an ultralytics model dict with 'backbone' and 'head' (yaml_model_load or model.yaml)")
-    return list(d["backbone"]) + list(d.get("head") or [])
-
-
-def _is_attention(module) -> bool:
-    return isinstance(module, str) and module in ATTENTION_REGISTRY
+    return model_rows(d)
 
 
 def base_layout(d: dict) -> list:
@@ -64,7 +60,7 @@ def base_layout(d: dict) -> list:
     """
     layout, base, after, k = [], 0, -1, 0
     for row in _rows(d):
-        if _is_attention(row[2]):
+        if is_attention(row[2]):
             layout.append(AttentionSlot(after, row[2], k))
             k += 1
         else:

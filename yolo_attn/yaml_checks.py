@@ -11,6 +11,18 @@ from __future__ import annotations
 __all__ = ("check_graph",)
 
 
+def model_rows(d: dict) -> list:
+    """Backbone and head rows of an ultralytics model dict, in layer-index order."""
+    return list(d.get("backbone") or []) + list(d.get("head") or [])
+
+
+def is_attention(name) -> bool:
+    """True for a row's module name that is a registered attention module."""
+    from yolo_attn.registry import ATTENTION_REGISTRY
+
+    return isinstance(name, str) and name in ATTENTION_REGISTRY
+
+
 def _where(d: dict, i: int, row) -> str:
     return f"{d.get('yaml_file') or 'model yaml'}: layer {i} {list(row) if isinstance(row, (list, tuple)) else row!r}"
 
@@ -50,9 +62,7 @@ def check_graph(d: dict) -> list[str]:
     """
     from ultralytics.utils import LOGGER
 
-    from yolo_attn.registry import ATTENTION_REGISTRY
-
-    rows = list(d.get("backbone") or []) + list(d.get("head") or [])
+    rows = model_rows(d)
     sources = []
     for i, row in enumerate(rows):
         if not isinstance(row, (list, tuple)) or len(row) != 4:
@@ -60,7 +70,7 @@ def check_graph(d: dict) -> list[str]:
         sources.append(_sources(d, i, row))
     warnings = []
     for a, row in enumerate(rows):
-        if row[2] not in ATTENTION_REGISTRY or any(a in s for s in sources[a + 1:]):
+        if not is_attention(row[2]) or any(a in s for s in sources[a + 1:]):
             continue
         inputs = sources[a] or [-1]
         bypass = [k for k in range(a + 1, len(rows)) if set(inputs) & set(sources[k])]
