@@ -16,8 +16,8 @@ Examples:
 
 import sys
 
-from yolo_attn.cli import main_guard
-from yolo_attn.grid_cli import main as _main
+from yolo_attn.cli.guard import main_guard
+from yolo_attn.cli.ablate import main as _main
 
 
 def main(argv=None):

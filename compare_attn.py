@@ -12,8 +12,8 @@ Examples:
 import argparse
 import sys
 
-from yolo_attn.cli import main_guard
-from yolo_attn.compare import compare
+from yolo_attn.cli.guard import main_guard
+from yolo_attn.analysis.compare import compare
 
 
 def parse_args(argv=None):
@@ -27,7 +27,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from yolo_attn.checks import check_device
+    from yolo_attn.engine.checks import check_device
 
     args = parse_args(argv)
     check_device(args.device)

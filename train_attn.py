@@ -12,8 +12,8 @@ Examples:
 
 import sys
 
-from yolo_attn.cli import main_guard
-from yolo_attn.train_cli import parse_args as _parse, run
+from yolo_attn.cli.guard import main_guard
+from yolo_attn.cli.train import parse_args as _parse, run
 
 
 def parse_args(argv=None):

@@ -14,8 +14,8 @@ Examples:
 import argparse
 import sys
 
-from yolo_attn.cli import main_guard
-from yolo_attn.val import validate
+from yolo_attn.cli.guard import main_guard
+from yolo_attn.engine.val import validate
 
 
 def parse_args(argv=None):
@@ -36,7 +36,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from yolo_attn.checks import pass_through
+    from yolo_attn.engine.checks import pass_through
 
     args, extra = parse_args(argv)
     validate(args.weights, args.data, imgsz=args.imgsz, batch=args.batch_size, device=args.device, split=args.split,

@@ -17,7 +17,7 @@ attention_values.npz with the exact plotted values.
 import argparse
 import sys
 
-from yolo_attn.cli import main_guard
+from yolo_attn.cli.guard import main_guard
 
 
 def parse_args(argv=None):
@@ -41,8 +41,8 @@ def main(argv=None):
 
     import yaml
 
-    from yolo_attn.checks import UsageError
-    from yolo_attn.visualize import save_dir, visualize
+    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.analysis.visualize import save_dir, visualize
 
     args = parse_args(argv)
     if not Path(args.weights).is_file():

@@ -11,19 +11,19 @@ from yolo_attn.registry import (  # noqa: E402
     ATTENTION_REGISTRY, add_registry_listener, get_attention, register_attention, remove_registry_listener,
 )
 from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM, ECA, CA, GAM, SA, NAM, TripletAttention, GC, BAM  # noqa: E402  (registers the modules)
-from yolo_attn import hook as _hook  # noqa: E402
+from yolo_attn.plugin import hook as _hook  # noqa: E402
 
 _hook.install()
 
-from yolo_attn import safe_load as _safe_load  # noqa: E402
+from yolo_attn.plugin import safe_load as _safe_load  # noqa: E402
 
 _safe_load.install()  # allow-list our module classes for ULTRALYTICS_SAFE_LOAD=1 (weights-only) checkpoint loading
 
-from yolo_attn.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  # noqa: E402
-from yolo_attn.compile import compile_attention  # noqa: E402
-from yolo_attn.placement import insert_attention, write_model_yaml  # noqa: E402
-from yolo_attn.yaml_checks import check_graph  # noqa: E402
-from yolo_attn.transfer import load_weights  # noqa: E402
+from yolo_attn.plugin.hook import CONFIG_DIR, SUPPORTED_ULTRALYTICS, shipped_configs  # noqa: E402
+from yolo_attn.engine.compile import compile_attention  # noqa: E402
+from yolo_attn.graph.placement import insert_attention, write_model_yaml  # noqa: E402
+from yolo_attn.graph.checks import check_graph  # noqa: E402
+from yolo_attn.graph.transfer import load_weights  # noqa: E402
 
 __all__ = (
     "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM",

@@ -1,6 +1,6 @@
 """Registry of attention modules: ``@register_attention`` beside each class makes its name usable in model yamls.
 
-A plain ``name -> class`` mapping with a listener API; it knows nothing of ultralytics. ``yolo_attn.hook`` listens
+A plain ``name -> class`` mapping with a listener API; it knows nothing of ultralytics. ``yolo_attn.plugin.hook`` listens
 (``add_registry_listener``) and does everything that touches ultralytics' model builder: it puts the name into the
 builder's namespace, gives the class its input channels when a yaml row builds it, and refuses names ultralytics
 already uses. A listener that raises vetoes the registration: the name is not kept.

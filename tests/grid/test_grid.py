@@ -1,0 +1,198 @@
+"""Ablation grids on a real local Ray cluster (``ablate_attn.py``): tiny cells (4 images, imgsz 64, 1-2 epochs).
+
+One grid of 2 modules x 2 placements x 1 seed + base is trained once (module fixture) and then rerun, extended with a
+failing cell, compared with a ``train_attn.py`` run of the same cell; a second grid is killed mid-cell and rerun; a
+third runs on a simulated two-node cluster. Ray stays on 127.0.0.1 (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0).
+"""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import subprocess_env
+from yolo_attn.data.shapes_hard import make_hard_dataset
+
+import ray  # noqa: E402  (a test dependency: .ci/run installs the [ray] extra)
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--epochs", "1", "--imgsz", "64", "--batch-size", "4", "--workers", "0", "plots=False"]
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # node IP 127.0.0.1: no traffic off loopback
+os.environ["RAY_CHDIR_TO_TRIAL_DIR"] = "0"
+
+
+def _env(**extra):
+    env = subprocess_env(**extra)
+    env.pop("RAY_ADDRESS", None)  # a local cluster of the test's own
+    return env
+
+
+def _ablate(args, cwd, timeout=600, **popen):
+    cmd = [sys.executable, str(ROOT / "ablate_attn.py"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=cwd, timeout=timeout, **popen)
+
+
+def _cells(grid: Path) -> dict:
+    return {r["cell"]: r for r in csv.DictReader((grid / "cells.csv").open())}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_hard_dataset(tmp_path_factory.mktemp("hard") / "data", n_train=4, n_val=2, imgsz=64)
+
+
+@pytest.fixture(scope="module")
+def grid(data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grid")
+    args = ["--attn", "SE,SimAM", "--at", "backbone,neck", "--seed", "0", "--project", str(tmp / "runs"), "--name",
+            "g", "--data", str(data), "--latency-runs", "0", *TINY]
+    r = _ablate(args, tmp)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    # cells.csv describes the latest invocation (later tests extend the grid): keep this one's
+    return dict(tmp=tmp, dir=tmp / "runs" / "g", args=args, out=r.stdout + r.stderr, cells=_cells(tmp / "runs" / "g"))
+
+
+NAMES = ["yolov5n-seed0", "yolov5n-se-backbone-seed0", "yolov5n-se-neck-seed0", "yolov5n-simam-backbone-seed0",
+         "yolov5n-simam-neck-seed0"]
+
+
+def test_local_grid_writes_every_cell_and_the_report(grid):
+    g = grid["dir"]
+    for name in NAMES:  # ordinary train_attn.py run folders
+        for f in ("args.yaml", "results.csv", "weights/best.pt", "weights/last.pt"):
+            assert (g / name / f).is_file(), (name, f)
+    for f in ("comparison.md", "comparison.csv", "comparison.png", "heatmap.png", "cells.csv"):
+        assert (g / f).is_file(), f
+    assert (g / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    cells = grid["cells"]
+    assert list(cells) == NAMES and {r["status"] for r in cells.values()} == {"finished"}
+    rows = list(csv.DictReader((g / "comparison.csv").open()))
+    att = [r for r in rows if r["module"] not in ("none", "control")]
+    assert sorted(r["config"] for r in att) == sorted(n[: -len("-seed0")] for n in NAMES[1:])
+    assert {r["baseline"] for r in att} == {"yolov5n"} and all(r["delta_mAP50-95"] != "" for r in att)
+    assert not [r for r in rows if r["module"] == "control"]  # --latency-runs 0: no timing (tests/test_compare_honest.py)
+    md = (g / "comparison.md").read_text()
+    lines = md.splitlines()
+    for name in NAMES:  # one comparison row per config (one seed each), one cells row per cell
+        assert sum(ln.startswith(f"| {name[: -len('-seed0')]} | ") for ln in lines) == 1
+        assert sum(ln.startswith(f"| {name} | finished |") for ln in lines) == 1
+    assert "## Cells" in md
+    # progress lines while it ran, and the final count
+    assert "grid: started yolov5n-seed0" in grid["out"] and "done 5/5" in grid["out"]
+    assert "grid: 5 cells, 0 failed" in grid["out"]
+
+
+def test_rerunning_a_finished_grid_trains_nothing(grid):
+    g = grid["dir"]
+    before = {n: (g / n / "weights" / "last.pt").stat().st_mtime_ns for n in NAMES}
+    r = _ablate(grid["args"], grid["tmp"])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "5 finished earlier (skipped), 0 to train" in r.stdout
+    assert {n: (g / n / "weights" / "last.pt").stat().st_mtime_ns for n in NAMES} == before
+    assert {c["status"] for c in _cells(g).values()} == {"skipped"}
+
+
+def test_failing_cell_is_retried_then_reported(grid):
+    """EMA with factor 24 cannot divide yolov5n's channels: that cell fails (twice: --retries 1), SE trains."""
+    args = [a for a in grid["args"]]
+    i = args.index("--attn")
+    args[i + 1: i + 2] = ["SE,EMA"]
+    args[args.index("--at") + 1] = "stages"
+    r = _ablate(args + ["--attn-args", "24"], grid["tmp"])
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    cells = _cells(grid["dir"])
+    assert cells["yolov5n-ema-stages-seed0"]["status"] == "failed"
+    assert "factor 24" in cells["yolov5n-ema-stages-seed0"]["error"]
+    assert cells["yolov5n-se-stages-seed0"]["status"] == "finished" and cells["yolov5n-seed0"]["status"] == "skipped"
+    assert "yolov5n-ema-stages-seed0 failed, retrying" in r.stdout
+    md = (grid["dir"] / "comparison.md").read_text()
+    assert "| yolov5n-ema-stages-seed0 | failed |" in md and "failed cells (see the error column)" in r.stdout
+
+
+def test_cell_trains_what_train_attn_trains(grid):
+    """The same cell through train_attn.py (same torch thread count as the trial): same yaml, params, args, mAP."""
+    cell = grid["cells"]["yolov5n-se-neck-seed0"]
+    argv = cell["command"].split()[2:]
+    other = grid["tmp"] / "single"
+    argv[argv.index("--project") + 1] = str(other)
+    env = _env(OMP_NUM_THREADS=cell["torch_threads"])
+    r = subprocess.run([sys.executable, str(ROOT / "train_attn.py"), *argv], capture_output=True, text=True, env=env,
+                       cwd=grid["tmp"], timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    a, b = grid["dir"] / "yolov5n-se-neck-seed0", other / "yolov5n-se-neck-seed0"
+    assert (grid["dir"] / "cfg" / "yolov5n-se-neck.yaml").read_text() == (other / "cfg" / "yolov5n-se-neck.yaml").read_text()
+    pa, pb = (sum(p.numel() for p in torch.load(d / "weights" / "best.pt", weights_only=False)["model"].parameters())
+              for d in (a, b))
+    assert pa == pb
+    ya, yb = (yaml.safe_load((d / "args.yaml").read_text()) for d in (a, b))
+    for y, d in ((ya, a), (yb, b)):
+        assert y.pop("save_dir") == str(d) and y.pop("project") == str(d.parent)
+        y["model"] = Path(y["model"]).name
+    assert ya == yb
+    ra, rb = (list(csv.DictReader((d / "results.csv").open())) for d in (a, b))
+    for k in ("metrics/mAP50(B)", "metrics/mAP50-95(B)"):
+        assert float(ra[-1][k]) == pytest.approx(float(rb[-1][k]), abs=1e-4)
+
+
+def test_killed_grid_resumes_from_last_pt(data, tmp_path):
+    """Kill the grid (driver and its Ray cluster) once a cell has saved an epoch; the rerun resumes that cell."""
+    project = tmp_path / "runs"
+    args = ["--attn", "SimAM", "--at", "neck", "--seed", "0", "--project", str(project), "--name", "k", "--data",
+            str(data), "--max-concurrent", "1", "--latency-runs", "0", *TINY]
+    args[args.index("--epochs") + 1] = "3"
+    base = project / "k" / "yolov5n-seed0"
+    cmd = [sys.executable, str(ROOT / "ablate_attn.py"), *args]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=tmp_path,
+                         start_new_session=True)  # its own process group: the Ray processes it starts die with it
+    try:
+        deadline = time.time() + 400
+        while time.time() < deadline and not (base / "results.csv").is_file():
+            assert p.poll() is None, "the grid ended before it could be killed"
+            time.sleep(0.5)
+        assert (base / "results.csv").is_file(), "no epoch finished in time"
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    epochs_before = len(list(csv.DictReader((base / "results.csv").open())))
+    assert 1 <= epochs_before < 3
+    r = _ablate(args, tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "0 finished earlier (skipped), 2 to train" in r.stdout
+    assert "Resuming training" in r.stdout + r.stderr
+    rows = list(csv.DictReader((base / "results.csv").open()))
+    assert [int(float(x["epoch"])) for x in rows] == [1, 2, 3]  # continued, not restarted
+    assert {c["status"] for c in _cells(project / "k").values()} == {"finished"}
+
+
+def test_two_node_cluster_runs_trials_on_both_nodes(data, tmp_path):
+    """ray.cluster_utils.Cluster: a head and a worker node of 1 CPU each; two cells at once land on both."""
+    from ray.cluster_utils import Cluster
+
+    from yolo_attn.grid.run import run_grid
+    from yolo_attn.grid.cells import plan_cells
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    try:
+        ray.init(address=cluster.address)
+        cluster.wait_for_nodes()
+        grid = tmp_path / "shared" / "two"
+        common = ["--data", str(data), *TINY]
+        cells = plan_cells("yolov5n.yaml", ["SimAM"], ["neck"], [0], grid, common)
+        status = run_grid(cells, grid, cpus_per_trial=1, gpus_per_trial=0, retries=0)
+        nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    assert {s["status"] for s in status.values()} == {"finished"}, status
+    used = {s["node_id"] for s in status.values()}
+    assert len(used) == 2 and used <= nodes  # one trial on each node
+    for c in cells:  # both wrote into the one shared project folder
+        assert (Path(c.run_dir) / "weights" / "best.pt").is_file()

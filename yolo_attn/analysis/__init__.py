@@ -1,0 +1,1 @@
+"""Reading finished runs: compare (grouping, statistics, latency) and attention-map visualisation."""

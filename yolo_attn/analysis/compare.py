@@ -1,0 +1,282 @@
+"""Compare training runs (``compare_attn.py`` and the ablation grid are thin layers on this).
+
+Finds ultralytics run folders (``args.yaml`` + ``results.csv`` + ``weights/best.pt``) under a directory and groups
+them by (data, imgsz, epochs, initialisation): scratch runs and runs fine-tuned from a checkpoint (ultralytics'
+``pretrained`` in ``args.yaml``) are never averaged together. Inside a group each config's baseline is the run whose
+model equals the config's model with its attention layers removed (``yolo_attn.graph.base.base_signature``), so
+yolov5, yolov8, yolo11 and generated placement configs (``yolov5n-se-neck``) all get their Δ. Seeds are averaged per
+config; Δ is reported as mean ± a 95 % Welch interval (``yolo_attn.analysis.stats``). mAP figures are the best
+epoch's (the epoch ultralytics saved as ``best.pt``: highest mAP50-95). Params and GFLOPs come from ultralytics'
+``get_num_params`` / ``get_flops``; latency is measured interleaved with a control row
+(``yolo_attn.analysis.latency``). Writes ``comparison.md``, ``comparison.csv`` and ``comparison.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from yolo_attn.engine.checks import UsageError
+
+__all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
+
+_CSV_FIELDS = (
+    "group", "data", "imgsz", "epochs", "init", "config", "module", "scale", "baseline", "seeds", "n_runs",
+    "mAP50_mean", "mAP50_std", "mAP50-95_mean", "mAP50-95_std", "delta_mAP50", "delta_mAP50-95",
+    "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "latency_ms",
+    "latency_p10_ms", "latency_p90_ms", "latency_note", "device", "runs",
+)
+
+
+@dataclass
+class Run:
+    """One training run: where it is, what it trained, its best-epoch figures."""
+
+    path: Path
+    config: str  # model yaml stem, e.g. yolov5n-simam or yolov5n-se-neck
+    module: str  # attention modules in the model, lowercase, '+'-joined ("simam"); "none" for a plain model
+    scale: str
+    data: str  # dataset yaml path as the run recorded it
+    imgsz: int
+    epochs: int
+    seed: int
+    map50: float
+    map50_95: float
+    init: str = "scratch"  # or "fine-tuned from <weights>"
+    base_signature: tuple = ()  # the model with its attention layers removed
+    extra: dict = field(default_factory=dict)
+
+
+def _best_row(results_csv: Path) -> dict | None:
+    with open(results_csv, newline="") as f:
+        rows = [{k.strip(): v.strip() for k, v in r.items()} for r in csv.DictReader(f)]
+    rows = [r for r in rows if r.get("metrics/mAP50-95(B)")]
+    return max(reversed(rows), key=lambda r: float(r["metrics/mAP50-95(B)"])) if rows else None
+
+
+def _model_yaml(weights: Path) -> dict:
+    """The model dict stored in a checkpoint (what was built, whatever the yaml file now says)."""
+    from ultralytics.nn.tasks import torch_safe_load
+
+    ckpt, _ = torch_safe_load(str(weights))
+    model = ckpt.get("ema") or ckpt.get("model")
+    return dict(getattr(model, "yaml", {}) or {})
+
+
+def find_runs(root) -> list[Run]:
+    """Every finished-enough run under ``root`` (any depth); runs without a validated epoch are skipped."""
+    import re
+
+    from yolo_attn.graph.base import attention_layers, base_signature, init_label
+
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such runs folder; train first (python train_attn.py ...) or give RUNS_DIR")
+    runs = []
+    for args_file in sorted(root.rglob("args.yaml")):
+        d = args_file.parent
+        if not (d / "results.csv").is_file() or not (d / "weights" / "best.pt").is_file():
+            continue
+        args = yaml.safe_load(args_file.read_text()) or {}
+        if args.get("task", "detect") != "detect" or args.get("mode", "train") != "train":
+            continue
+        best = _best_row(d / "results.csv")
+        if best is None:
+            continue
+        model = _model_yaml(d / "weights" / "best.pt")
+        attn = attention_layers(model)
+        stem = Path(str(args.get("model", ""))).stem
+        m = re.search(r"yolo(?:v\d+|\d+)([nslmx])", stem)
+        runs.append(Run(
+            path=d, config=stem, module="+".join(dict.fromkeys(a.lower() for a in attn)) or "none",
+            scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
+            imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
+            map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
+            base_signature=base_signature(model),
+        ))
+    return runs
+
+
+def _mean_std(xs: list[float]) -> tuple[float, float]:
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def _device_name(device: str) -> str:
+    import torch
+    from ultralytics.utils.torch_utils import get_cpu_info
+
+    name = torch.cuda.get_device_name(int(device)) if device != "cpu" else f"CPU {get_cpu_info()}, {torch.get_num_threads()} threads"
+    return f"{name} (1-min load average {os.getloadavg()[0]:.1f} while measuring)"  # a busy machine inflates latency
+
+
+def _baselines(by_config: dict[str, list[Run]]) -> dict[str, str | None]:
+    """config -> the config in the same group whose model is this config's model without attention (or None)."""
+    plain = {}
+    for c, rs in sorted(by_config.items(), key=lambda kv: -len(kv[1])):  # most seeds wins a tie
+        if rs[0].module == "none":
+            plain.setdefault(rs[0].base_signature, c)
+    return {c: plain.get(rs[0].base_signature) for c, rs in by_config.items()}
+
+
+def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> list[dict]:
+    """One row per (group, config), a control row for the latency, Δ vs each config's own baseline."""
+    from yolo_attn.analysis.latency import measure_latencies
+    from yolo_attn.analysis.stats import delta_ci
+
+    groups: dict[tuple, dict[str, list[Run]]] = {}
+    for r in runs:
+        groups.setdefault((r.data, r.imgsz, r.epochs, r.init), {}).setdefault(r.config, []).append(r)
+    rows, cands = [], {}
+    for gi, ((data, imgsz, epochs, init), by_config) in enumerate(sorted(groups.items()), 1):
+        base_of = _baselines(by_config)
+        order = sorted(by_config, key=lambda c: (base_of[c] or c, by_config[c][0].module != "none", c))
+        for config in order:
+            rs = sorted(by_config[config], key=lambda r: r.seed)
+            m50, s50 = _mean_std([r.map50 for r in rs])
+            m95, s95 = _mean_std([r.map50_95 for r in rs])
+            base = base_of[config]
+            row = {
+                "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "config": config,
+                "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
+                "baseline": (base or "") if rs[0].module != "none" else "",
+                "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
+                "mAP50-95_mean": round(m95, 4), "mAP50-95_std": round(s95, 4), "delta_mAP50": "",
+                "delta_mAP50-95": "", "delta_mAP50-95_ci_lo": "", "delta_mAP50-95_ci_hi": "", "delta_note": "",
+                "runs": " ".join(str(r.path) for r in rs),
+            }
+            if rs[0].module == "none":
+                row["delta_note"] = "baseline"
+            elif base:
+                b = by_config[base]
+                row["delta_mAP50"] = round(m50 - statistics.fmean(r.map50 for r in b), 4)
+                ci = delta_ci([r.map50_95 for r in rs], [r.map50_95 for r in b])
+                row["delta_mAP50-95"], row["delta_note"] = round(ci["delta"], 4), ci["note"]
+                if ci["lo"] is not None:
+                    row["delta_mAP50-95_ci_lo"], row["delta_mAP50-95_ci_hi"] = round(ci["lo"], 4), round(ci["hi"], 4)
+            else:
+                row["delta_note"] = (f"no run of this model without its attention layers on this data/imgsz/epochs/"
+                                     f"initialisation ({init}) to compare with")
+            best = max(rs, key=lambda r: r.map50_95).path / "weights" / "best.pt"
+            cands[(gi, config)] = (best, imgsz)
+            rows.append(row)
+    # the control: the first baseline timed a second time (or the first model when there is no baseline)
+    control = next(((r["group"], r["config"]) for r in rows if r["module"] == "none"), (rows[0]["group"], rows[0]["config"]))
+    lat = measure_latencies(cands, device, rounds=latency_runs, control=control)
+    device_name = _device_name(device)
+    res = lat["resolution"]
+    for row in rows:
+        row.update(_latency_fields(lat[(row["group"], row["config"])]), device=device_name)
+        base = lat.get((row["group"], row["baseline"])) if row["baseline"] else None
+        if res is not None and base and row["module"] != "none":
+            rel = row["latency_ms"] / base["latency_ms"] - 1
+            row["latency_note"] = (f"{rel:+.0%} vs baseline" + (" (within timing noise)" if abs(rel) <= res else ""))
+    if res is None:
+        return rows  # --latency-runs 0: no timing, no control row
+    ci = next(i for i, r in enumerate(rows) if (r["group"], r["config"]) == control)
+    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "scale", "device")}
+    ctrl.update(_latency_fields(lat["control"]), config=f"{control[1]} (control)", module="control",
+                baseline=control[1], n_runs=0, seeds="",
+                latency_note=f"the same checkpoint timed again: this run resolves latency differences above ±{res:.0%}")
+    rows.insert(ci + 1, ctrl)
+    return rows
+
+
+def _latency_fields(lat: dict) -> dict:
+    r2 = lambda v: "" if v is None else round(v, 2)  # noqa: E731
+    return {"params": lat["params"], "GFLOPs": lat["GFLOPs"], "latency_ms": r2(lat["latency_ms"]),
+            "latency_p10_ms": r2(lat["p10_ms"]), "latency_p90_ms": r2(lat["p90_ms"])}
+
+
+def _pm(m, s, n) -> str:
+    return f"{m:.4f} ± {s:.4f}" if n > 1 else f"{m:.4f}"
+
+
+def _delta(row, key="delta_mAP50-95") -> str:
+    d = row.get(key, "")
+    if d == "":
+        return ""
+    if key == "delta_mAP50-95" and row.get("delta_mAP50-95_ci_lo", "") != "":
+        return f"{d:+.4f} [{row['delta_mAP50-95_ci_lo']:+.4f}, {row['delta_mAP50-95_ci_hi']:+.4f}]"
+    return f"{d:+.4f}"
+
+
+def to_markdown(rows: list[dict]) -> str:
+    out = ["# Run comparison", "",
+           "mAP: best epoch, mean ± std over seeds. Δ mAP50-95: mean difference to the config's baseline (the same "
+           "model without its attention layers, same data/imgsz/epochs/initialisation) with its 95 % Welch "
+           "confidence interval. Latency: batch 1, median over interleaved rounds after warm-up; the control row "
+           "times the baseline's checkpoint again.", ""]
+    for g in sorted({r["group"] for r in rows}):
+        rs = [r for r in rows if r["group"] == g]
+        r0 = rs[0]
+        out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}",
+                "", f"data: `{r0['data']}`; latency on {r0['device']}", "",
+                "| config | module | baseline | seeds | mAP50 | mAP50-95 | Δ mAP50 | Δ mAP50-95 [95 % CI] | params | "
+                "GFLOPs | latency ms (p10-p90) | note |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rs:
+            lat = "" if r["latency_ms"] == "" else f"{r['latency_ms']:.1f} ({r['latency_p10_ms']:.1f}-{r['latency_p90_ms']:.1f})"
+            note = "; ".join(x for x in (r.get("delta_note", ""), r.get("latency_note", "")) if x)
+            if r["module"] == "control":
+                out.append(f"| {r['config']} | control | {r['baseline']} | | | | | | {r['params']:,} | "
+                           f"{r['GFLOPs']:.2f} | {lat} | {note} |")
+                continue
+            out.append(
+                f"| {r['config']} | {r['module']} | {r['baseline']} | {r['seeds']} | "
+                f"{_pm(r['mAP50_mean'], r['mAP50_std'], r['n_runs'])} | {_pm(r['mAP50-95_mean'], r['mAP50-95_std'], r['n_runs'])} | "
+                f"{_delta(r, 'delta_mAP50')} | {_delta(r)} | {r['params']:,} | {r['GFLOPs']:.2f} | {lat} | {note} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def write_csv(rows: list[dict], file: Path) -> None:
+    with open(file, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=_CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _plot(rows: list[dict], file: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in rows if r["module"] != "control"]
+    groups = sorted({r["group"] for r in rows})
+    width = max(4, 1.2 * max(len([r for r in rows if r["group"] == g]) for g in groups))
+    fig, axes = plt.subplots(1, len(groups), figsize=(width * len(groups), 4), squeeze=False)
+    for ax, g in zip(axes[0], groups):
+        rs = [r for r in rows if r["group"] == g]
+        x = range(len(rs))
+        ax.bar(x, [r["mAP50-95_mean"] for r in rs], yerr=[r["mAP50-95_std"] for r in rs], capsize=4,
+               color=["grey" if r["module"] == "none" else "tab:blue" for r in rs])
+        ax.set_xticks(list(x), [r["config"] for r in rs], rotation=30, ha="right")
+        ax.set_ylabel("mAP50-95 (mean ± std over seeds)")
+        ax.set_title(f"{Path(rs[0]['data']).stem}, imgsz {rs[0]['imgsz']}, {rs[0]['epochs']} ep, {rs[0]['init']}"[:80],
+                     fontsize=9)
+    fig.tight_layout()
+    fig.savefig(file, dpi=120)
+    plt.close(fig)
+
+
+def compare(runs_dir="runs", out_dir=None, device: str = "cpu", latency_runs: int = 20) -> dict:
+    """Find, summarise and write the comparison; return ``{"rows", "markdown", "files"}``."""
+    runs = find_runs(runs_dir)
+    if not runs:
+        raise UsageError(f"{Path(runs_dir).resolve()}: no finished training runs (args.yaml + results.csv + weights/best.pt)")
+    rows = summarise(runs, device, latency_runs)
+    out_dir = Path(out_dir or runs_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = to_markdown(rows)
+    files = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "png": out_dir / "comparison.png"}
+    files["md"].write_text(md + "\n")
+    write_csv(rows, files["csv"])
+    _plot(rows, files["png"])
+    return {"rows": rows, "markdown": md, "files": files}

@@ -1,0 +1,154 @@
+"""``ablate_attn.py`` as a library: parse the grid flags, plan the cells, run them on Ray, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from yolo_attn.engine.checks import UsageError
+
+__all__ = ("build_parser", "common_train_argv", "main")
+
+# train_attn.py flags a grid sets per cell (or refuses): the value on the ablate_attn.py line would be wrong for cells
+_REFUSED = {
+    "cfg": "use --base (the plain model every cell starts from)",
+    "device": "the grid gives each trial its GPUs (--gpus-per-trial); ultralytics then uses the one Ray assigned",
+    "resume": "rerun the same ablate_attn.py command: finished cells are skipped, interrupted ones resume",
+    "exist_ok": "cells always reuse their own folder",
+    "scale": "write the scale in --base (yolov5s.yaml)",
+}
+
+
+def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("grid")
+    g.add_argument("--base", default="yolov5n.yaml", help="plain model yaml every cell starts from (any ultralytics detector)")
+    g.add_argument("--attn", default="SE,CBAM,SimAM", help="comma list of attention modules, or 'all' (every registered one)")
+    g.add_argument("--at", default="backbone,neck",
+                   help="comma list of placements, one grid column each (backbone, stages, neck, 6+8, backbone+neck)")
+    g.add_argument("--attn-args", default=None, help="module args for every module, e.g. 8 (default: each module's defaults)")
+    g.add_argument("--seed", type=int, nargs="+", default=[0, 1, 2], help="seeds: every cell once per seed")
+    g.add_argument("--project", default="runs", help="cells land in PROJECT/NAME/<cell> (shared storage on a cluster)")
+    g.add_argument("--name", default="ablation", help="grid folder name under PROJECT")
+    r = p.add_argument_group("Ray")
+    r.add_argument("--gpus-per-trial", type=float, default=None, help="GPUs per cell (default: 1 with CUDA, else 0)")
+    r.add_argument("--cpus-per-trial", type=float, default=None,
+                   help="CPUs per cell (default: 1 without GPUs; with GPUs, this machine's CPUs / GPUs)")
+    r.add_argument("--max-concurrent", type=int, default=None, help="at most this many cells at once (default: as resources allow)")
+    r.add_argument("--ray-address", default=None,
+                   help="join a running cluster: auto, HOST:PORT or ray://HOST:10001 (default: $RAY_ADDRESS, else a local cluster)")
+    r.add_argument("--retries", type=int, default=1, help="retries of a failed cell before it is reported failed")
+    c = p.add_argument_group("report")
+    c.add_argument("--latency-device", default="cpu", help="device of the comparison's latency column: cpu or a GPU index")
+    c.add_argument("--latency-runs", type=int, default=20, help="interleaved latency rounds per model (0: no latency column; timing on a busy machine means little)")
+    p.epilog = ("Every other train_attn.py flag (--data --imgsz --batch-size --epochs --weights --workers --compile) and "
+                "key=value settings are passed to every cell. Default --data: the embedded hard set (shapes-hard).")
+    return p
+
+
+def common_train_argv(rest: list[str]) -> list[str]:
+    """Validate the train_attn.py flags left over by the grid parser; return them normalised for every cell."""
+    from yolo_attn.engine.checks import pass_through
+    from yolo_attn.cli.train import parse_args, resolve_data_alias
+
+    targs, extra = parse_args(rest)
+    defaults, _ = parse_args([])
+    for key, why in _REFUSED.items():
+        if getattr(targs, key) != getattr(defaults, key):
+            raise UsageError(f"--{key.replace('_', '-')} is not an ablate_attn.py flag: {why}")
+    pass_through(extra)  # a bad key=value fails now, not in every cell
+    from yolo_attn.engine.train import DEMO_DEFAULTS
+
+    data = resolve_data_alias(targs.data or "shapes-hard")
+    if data != targs.data:  # the embedded hard set: the demo's defaults, written out (the cells see a path)
+        for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
+            if getattr(targs, attr) is None:
+                setattr(targs, attr, DEMO_DEFAULTS[key])
+    if Path(data).is_file():  # trials may run in another working directory or on another node
+        data = str(Path(data).resolve())
+    argv = ["--data", data]
+    for flag, v in (("--epochs", targs.epochs), ("--imgsz", targs.imgsz), ("--batch-size", targs.batch_size),
+                    ("--workers", targs.workers)):
+        if v is not None:  # otherwise train() picks its data-dependent default, as for train_attn.py
+            argv += [flag, str(v)]
+    if targs.weights:
+        argv += ["--weights", str(Path(targs.weights).resolve())]
+    if targs.compile:
+        argv.append("--compile")
+    return argv + list(extra)
+
+
+def _modules(text: str) -> list[str]:
+    from yolo_attn import ATTENTION_REGISTRY
+
+    if text.strip().lower() == "all":
+        return list(ATTENTION_REGISTRY)
+    out = []
+    for m in (t.strip() for t in text.split(",") if t.strip()):
+        match = {k.lower(): k for k in ATTENTION_REGISTRY}.get(m.lower())
+        if match is None:
+            raise UsageError(f"--attn {m}: not a registered attention module; registered: {', '.join(ATTENTION_REGISTRY)}")
+        out.append(match)
+    return out
+
+
+def _write_cfgs(base: str, modules: list[str], ats: list[str], attn_args, grid_dir: Path) -> dict[tuple, str]:
+    """Write every cell's model yaml to ``GRID/cfg`` once, before the trials (seeds then only read the same file).
+
+    Returns ``{(module, at): error}`` for the combinations that cannot be built; those cells still run as trials, fail
+    there the same way ``train_attn.py`` would, and are reported failed with that error.
+    """
+    try:
+        from yolo_attn.graph.placement import generate_cfg, parse_at, parse_attn_args
+    except ImportError:  # no placements in this version: the cells report it
+        return {}
+    errors = {}
+    for m in modules:
+        for at in ats:
+            try:
+                generate_cfg(base, m, parse_at(at.replace("+", ",")), parse_attn_args(attn_args or ""), grid_dir / "cfg")
+            except (ValueError, KeyError, TypeError) as e:
+                errors[(m, at)] = str(e.args[0] if isinstance(e, KeyError) else e)
+    return errors
+
+
+def main(argv=None, doc: str | None = None) -> dict:
+    """Run the grid described by ``ablate_attn.py`` arguments; return the report dict."""
+    import torch
+
+    from yolo_attn.grid.run import require_ray, run_grid
+    from yolo_attn.grid.cells import plan_cells
+    from yolo_attn.grid.report import write_report
+
+    args, rest = build_parser(doc).parse_known_args(argv)
+    require_ray()  # before anything else: without Ray, say how to install it
+    common = common_train_argv(rest)
+    modules = _modules(args.attn)
+    ats = [a.strip() for a in args.at.split(",") if a.strip()]
+    if not ats:
+        raise UsageError("--at: give at least one placement, e.g. --at backbone,neck")
+    grid_dir = Path(args.project).resolve() / args.name
+    for (m, at), err in _write_cfgs(args.base, modules, ats, args.attn_args, grid_dir).items():
+        print(f"grid: warning: {m} at {at} cannot be built, its cells will fail: {err}", flush=True)
+    cells = plan_cells(args.base, modules, ats, args.seed, grid_dir, common, args.attn_args)
+    gpus = args.gpus_per_trial if args.gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
+    if args.cpus_per_trial is not None:
+        cpus = args.cpus_per_trial
+    else:
+        import os
+
+        cpus = max(1, (os.cpu_count() or 1) // max(1, torch.cuda.device_count())) if gpus else 1
+    t0 = time.time()
+    status = run_grid(cells, grid_dir, cpus_per_trial=cpus, gpus_per_trial=gpus, max_concurrent=args.max_concurrent,
+                      retries=args.retries, address=args.ray_address)
+    wall = time.time() - t0
+    report = write_report(grid_dir, cells, status, args.latency_device, args.latency_runs, wall_s=wall)
+    failed = [r["cell"] for r in report["cells"] if r["status"] == "failed"]
+    print(report["markdown"])
+    print(f"grid: {len(cells)} cells, {len(failed)} failed, wall time {wall:.0f} s; written: "
+          + ", ".join(str(f) for f in report["files"].values()))
+    if failed:
+        print(f"grid: failed cells (see the error column): {', '.join(failed)}; rerun the same command to retry them")
+        raise SystemExit(1)  # the report is written; the exit status tells scripts that cells are missing
+    return report

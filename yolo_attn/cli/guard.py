@@ -1,0 +1,27 @@
+"""Helpers for the thin top-level scripts (``train_attn.py``, ``val_attn.py``, ``compare_attn.py``)."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from yolo_attn.engine.checks import UsageError
+
+__all__ = ("main_guard",)
+
+
+def main_guard(main, argv=None) -> int:
+    """Run ``main(argv)``; print a ``UsageError`` as one ``error:`` line (exit 2) instead of a traceback.
+
+    With ``--verbose`` among the arguments the full traceback (including the ultralytics exception a ``UsageError``
+    was made from) is printed before the ``error:`` line.
+    """
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        main(argv)
+    except UsageError as e:
+        if "--verbose" in words:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,227 @@
+"""Training entry point: YOLOv5-style options on ultralytics' own trainer (``train_attn.py`` is a thin CLI on this).
+
+``train(cfg="yolov5n-simam.yaml")`` trains on the embedded synthetic set and returns the run folders; each run is an
+ordinary ultralytics run (``args.yaml``, ``results.csv``, plots, ``weights/best.pt`` and ``last.pt``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
+from yolo_attn.engine.checks import (
+    UsageError, check_batch, check_device, check_epochs, check_imgsz, check_model_cfg, check_weights, resolve_cfgs,
+    resolve_data, run_dir,
+)
+from ultralytics.utils import LOGGER
+
+from yolo_attn.engine.runguard import guard_run
+from yolo_attn.engine.trainers import (
+    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of, use_local_fonts,
+)
+from yolo_attn.graph.transfer import check_transfer
+
+__all__ = (
+    "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
+    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "use_local_fonts",
+    "latest_last",
+)
+
+# Defaults tuned for the embedded demo set: yolov5n-simam reaches mAP50 >= 0.8 in < 10 min on 2 CPU cores.
+# Workers: the fastest of 0/1/2 dataloader workers on the 2-core machine (measured, docs/PIPELINE.md).
+DEFAULT_EPOCHS = 15
+DEFAULT_IMGSZ = 128
+DEFAULT_BATCH = 16
+DEFAULT_WORKERS = 0
+DEMO_DEFAULTS = {"epochs": DEFAULT_EPOCHS, "imgsz": DEFAULT_IMGSZ, "batch": DEFAULT_BATCH, "workers": DEFAULT_WORKERS}
+# Any other dataset: YOLOv5 train.py's defaults (workers capped at the CPU count, as ultralytics does).
+YOLOV5_DEFAULTS = {"epochs": 100, "imgsz": 640, "batch": 16, "workers": 8}
+
+
+def latest_last(project: str) -> str:
+    """Most recent ``*/weights/last.pt`` under ``project`` (for ``--resume`` without a path)."""
+    found = glob.glob(str(Path(project) / "**" / "weights" / "last.pt"), recursive=True)
+    if not found:
+        raise UsageError(f"--resume: no */weights/last.pt under {Path(project).resolve()}; pass the path of a last.pt")
+    return max(found, key=os.path.getmtime)
+
+
+def _with_compile(model, compile_modules: bool):
+    """Register the callback that ``torch.compile``s the attention modules of the trainer's own model (opt-in)."""
+    if compile_modules:
+        from yolo_attn.engine.compile import compile_attention_callback
+
+        model.add_callback("on_pretrain_routine_end", compile_attention_callback)
+    return model
+
+
+def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
+              compile_modules: bool = False, **kwargs):
+    """Train one model yaml with the yolo_attn trainer for its task (detect, segment); return its run folder (``Path``).
+
+    ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
+    position) start the model, mapped across inserted attention rows by ``yolo_attn.load_weights``, which logs
+    "transferred 100% of the base (N/N tensors); new: ...". ``compile_modules``: ``torch.compile`` the attention modules once the trainer has
+    built its model (``--compile``). Other ``kwargs`` are ultralytics train settings (epochs, imgsz, batch, seed, ...).
+    A run that fails before its first epoch completes leaves no folder behind (``yolo_attn.engine.runguard``).
+    """
+    from ultralytics import YOLO
+
+    task = check_task(task_of(cfg), f"--cfg {cfg}")
+    model = _with_compile(YOLO(cfg, task=task), compile_modules)
+    if weights:
+        kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
+    with guard_run(model, project):
+        model.train(data=data, project=project, name=name, trainer=TRAINERS[task], **kwargs)
+    return Path(model.trainer.save_dir)
+
+
+def _attn_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
+    """``--attn/--at/--attn-args``: each base yaml with the module inserted, written to ``project/cfg/<stem>.yaml``."""
+    from yolo_attn.graph.placement import at_label, generate_cfg, parse_at, parse_attn_args
+
+    if not attn:
+        if at is not None or attn_args:
+            raise UsageError("--at/--attn-args need --attn, e.g. --attn SE --at neck")
+        return cfgs
+    shown = "backbone" if at is None else at if isinstance(at, str) else at_label(at)
+    try:
+        places = parse_at(at) if isinstance(at, str) else ["backbone"] if at is None else at
+        return [str(generate_cfg(c, attn, places, parse_attn_args(attn_args), Path(project) / "cfg")) for c in cfgs]
+    except (KeyError, ValueError) as e:
+        raise UsageError(f"--attn {attn} --at {shown}: {e.args[0] if isinstance(e, KeyError) else e}") from None
+
+
+def resolve_defaults(data: str | None, device: str | None = None, **given) -> tuple[dict, str]:
+    """Fill the settings left None in ``given`` (epochs, imgsz, batch, workers) by data; return them and one line
+    saying which defaults were used and why ("" when every setting was given).
+
+    No ``data``: the embedded demo set's quick settings (``DEMO_DEFAULTS``); any dataset: YOLOv5 train.py's
+    (``YOLOV5_DEFAULTS``), workers capped at the CPU cores per GPU as ultralytics' ``build_dataloader`` does, and 0
+    when training on the CPU (ultralytics' own CPU choice). ``device`` None counts as a GPU when CUDA is available.
+    """
+    import torch
+
+    demo = data is None
+    base = dict(DEMO_DEFAULTS if demo else YOLOV5_DEFAULTS)
+    cpu = str(device).lower() in {"cpu", "mps"} or (device is None and not torch.cuda.is_available())
+    capped = ""
+    if not demo and cpu:  # ultralytics trains with 0 workers on the CPU (measured fastest here too, docs/PIPELINE.md)
+        base["workers"], capped = 0, "; workers 0 on the CPU, as ultralytics does"
+    elif not demo:
+        gpus = len([s for s in str(device or "0").split(",") if s.strip().isdigit()])
+        base["workers"] = min((os.cpu_count() or 1) // max(gpus, 1), base["workers"])
+        if base["workers"] < YOLOV5_DEFAULTS["workers"]:
+            capped = f"; workers {YOLOV5_DEFAULTS['workers']} capped at {base['workers']} by the CPU count"
+    used = {k: v for k, v in base.items() if given.get(k) is None}
+    out = {k: (base[k] if given.get(k) is None else given[k]) for k in base}
+    if not used:
+        return out, ""
+    why = ("the embedded demo set's quick settings (no --data)" if demo else
+           f"YOLOv5 train.py defaults for --data {Path(data).name}" + (capped if "workers" in used else ""))
+    return out, "defaults: " + ", ".join(f"{k} {v}" for k, v in used.items()) + f" ({why})"
+
+
+def train(
+    cfg: str | None = None,
+    data: str | None = None,
+    *,
+    weights: str | None = None,
+    epochs: int | None = None,
+    batch: int | None = None,
+    imgsz: int | None = None,
+    device: str | None = None,
+    workers: int | None = None,
+    project: str = "runs",
+    name: str | None = None,
+    seeds=(0,),
+    resume: bool | str = False,
+    exist_ok: bool = False,
+    scale: str = "n",
+    compile_modules: bool = False,
+    attn: str | None = None,
+    at=None,
+    attn_args=(),
+    **overrides,
+) -> list[Path]:
+    """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
+
+    Returns the run folders. Runs are named ``{name or config stem}`` plus ``-seed{k}`` when several seeds are
+    given (plus the config stem when several configs share a ``name``); ``project/name`` is used exactly, and an
+    existing folder is never overwritten unless ``exist_ok`` (ultralytics increments the name instead).
+    ``epochs``/``batch``/``imgsz``/``workers`` left None follow the data (``resolve_defaults``: the demo's quick
+    settings without ``data``, YOLOv5's otherwise). ``resume``: True for the newest ``last.pt`` under ``project``,
+    or a path to one. ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
+    The model's task (detect or segment, from its yaml) picks the trainer; other tasks raise ``UsageError``.
+    ``weights``: start every run from this checkpoint (``yolo_attn.load_weights``); unless ``optimizer`` is given,
+    such a fine-tune uses ``optimizer="SGD"`` (YOLOv5's default) instead of ultralytics' ``auto``.
+    ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
+    ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
+    is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
+    ``yolov5n-simam.yaml`` without ``attn`` and is required with it.
+    """
+    from ultralytics import YOLO
+
+    device = check_device(device)
+    if resume:
+        last = latest_last(project) if resume is True else resume
+        if not Path(last).is_file():
+            raise UsageError(f"--resume {last}: no such checkpoint")
+        ckpt = check_weights(last)
+        if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
+            raise UsageError(
+                f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
+                f"To train further, start a new run from it: --weights {last}"
+            )
+        task = check_task(task_of(ckpt), f"--resume {last}")
+        model = _with_compile(YOLO(last, task=task), compile_modules)
+        extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
+        model.train(resume=True, trainer=TRAINERS[task], **extra)
+        return [Path(model.trainer.save_dir)]
+
+    settings, note = resolve_defaults(data, device, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers)
+    check_epochs(settings["epochs"])
+    check_batch(settings["batch"])
+    if cfg is None:
+        if attn:
+            raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
+        cfg = "yolov5n-simam.yaml"
+    if attn and cfg.strip().lower() == "all":
+        raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
+    cfgs = resolve_cfgs(cfg, scale)
+    check_imgsz(settings["imgsz"])
+    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
+    for c in cfgs:
+        check_model_cfg(c)
+        check_task(task_of(c), f"--cfg {c}")
+    data = resolve_data(data)
+    if weights:
+        ckpt = check_weights(weights)
+        for c in cfgs:  # another base or scale: refuse before any run folder is made
+            check_transfer(c, ckpt, label=f"--weights {weights}")
+        if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
+            overrides["optimizer"] = "SGD"
+            LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto "
+                        "picks AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
+    if note:
+        print(note)
+    seeds = list(seeds) or [0]
+    project, _ = run_dir(project, "", exist_ok)
+    runs = []
+    for c in cfgs:
+        stem = Path(c).stem
+        for seed in seeds:
+            run_name = name or stem
+            if name and len(cfgs) > 1:
+                run_name = f"{name}-{stem}"
+            if len(seeds) > 1:
+                run_name += f"-seed{seed}"
+            runs.append(
+                train_one(
+                    c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
+                    exist_ok=exist_ok, compile_modules=compile_modules, **settings, **overrides,
+                )
+            )
+    return runs

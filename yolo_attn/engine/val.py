@@ -1,0 +1,143 @@
+"""Validation entry point (``val_attn.py`` is a thin CLI on this): ultralytics' validator plus, where the data
+allows it, pycocotools COCOeval (COCO-format ground truth) or the VisDrone ignored-region evaluation.
+
+ultralytics prints mAP50, mAP50-95, precision, recall, the per-class table and speed; ``validate`` prints the extra
+evaluations beside them and writes everything to ``{run}/metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ultralytics.models.yolo.detect import DetectionValidator
+from ultralytics.models.yolo.segment import SegmentationValidator
+
+from yolo_attn.engine.checks import UsageError, check_device, check_weights, resolve_data, run_dir
+from yolo_attn.engine.runguard import guard_run
+from yolo_attn.engine.trainers import check_task, task_of
+
+__all__ = ("AttnDetectionValidator", "AttnSegmentationValidator", "VALIDATORS", "validate", "detections_from_jdict")
+
+
+class AttnDetectionValidator(DetectionValidator):
+    """ultralytics' ``DetectionValidator`` minus its own JSON evaluation step.
+
+    For non-COCO-2017 data with ``save_json`` ultralytics evaluates with faster-coco-eval, which it pip-installs
+    when missing; yolo_attn evaluates the same saved predictions with pycocotools instead (``yolo_attn.eval``).
+    """
+
+    def eval_json(self, stats):
+        return stats
+
+
+class AttnSegmentationValidator(SegmentationValidator):
+    """ultralytics' ``SegmentationValidator`` minus its own JSON evaluation step (as ``AttnDetectionValidator``)."""
+
+    def eval_json(self, stats):
+        return stats
+
+
+VALIDATORS = {"detect": AttnDetectionValidator, "segment": AttnSegmentationValidator}
+
+
+def detections_from_jdict(jdict: list[dict], class_map: list[int]) -> list[dict]:
+    """ultralytics' predictions.json entries -> ``{"file_name", "cls", "bbox", "score"}`` (class index restored)."""
+    index = {c: i for i, c in enumerate(class_map)}
+    return [{"file_name": d["file_name"], "cls": index[d["category_id"]], "bbox": d["bbox"], "score": d["score"]}
+            for d in jdict]
+
+
+def _coco_json(data: dict) -> Path | None:
+    """The COCO ground truth for the val split: the yaml's ``coco_json``, or COCO 2017's usual location."""
+    root = Path(data["path"])
+    if data.get("coco_json"):
+        return root / data["coco_json"]
+    default = root / "annotations" / "instances_val2017.json"
+    return default if "val2017" in str(data.get("val", "")) and default.is_file() else None
+
+
+def validate(
+    weights: str,
+    data: str | None = None,
+    *,
+    imgsz: int | None = None,
+    batch: int = 16,
+    device: str | None = None,
+    split: str = "val",
+    workers: int = 0,
+    project: str = "runs",
+    name: str = "val",
+    exist_ok: bool = False,
+    **overrides,
+) -> dict:
+    """Validate ``weights`` on ``data`` (default: the data it was trained on); return the figures as a dict."""
+    from ultralytics import YOLO
+
+    from yolo_attn.eval import coco_eval, summary_lines, visdrone_eval
+    from yolo_attn.eval.visdrone import MAX_DETS
+    from yolo_attn.engine.train import use_local_fonts
+
+    device = check_device(device)
+    task = check_task(task_of(check_weights(weights)), f"--weights {weights}")
+    model = YOLO(weights, task=task)
+    train_args = model.ckpt.get("train_args", {}) if model.ckpt else {}
+    data = data or train_args.get("data")
+    if not data:
+        raise UsageError(f"--weights {weights} does not record its dataset; pass --data")
+    data = resolve_data(data)
+    project, name = run_dir(project, name, exist_ok)
+    use_local_fonts()
+    args = {
+        **model.overrides, "rect": True, "data": data, "imgsz": imgsz or train_args.get("imgsz", 640), "batch": batch,
+        "device": device, "split": split, "workers": workers, "save_json": True, "project": project, "name": name,
+        "exist_ok": exist_ok, **overrides, "mode": "val",
+    }
+    with guard_run(None, project):  # a validation that fails leaves no empty run folder
+        validator = VALIDATORS[task](args=args)
+        validator(model=model.model)
+    box = validator.metrics.box
+    out = {
+        "weights": str(Path(weights).resolve()), "data": data, "split": split, "imgsz": args["imgsz"],
+        "precision": float(box.mp), "recall": float(box.mr), "mAP50": float(box.map50), "mAP50-95": float(box.map),
+        "per_class": {validator.names[int(c)]: {"mAP50": float(box.ap50[i]), "mAP50-95": float(box.ap[i])}
+                      for i, c in enumerate(box.ap_class_index)},
+        "speed_ms": dict(validator.speed), "task": task,
+    }
+    if task == "segment":
+        seg = validator.metrics.seg
+        out["mask"] = {"precision": float(seg.mp), "recall": float(seg.mr), "mAP50": float(seg.map50),
+                       "mAP50-95": float(seg.map)}
+    dets = detections_from_jdict(validator.jdict, validator.class_map)
+    names = validator.names
+    lines = [f"ultralytics:  mAP50 {out['mAP50']:.4f}  mAP50-95 {out['mAP50-95']:.4f}  "
+             f"P {out['precision']:.4f}  R {out['recall']:.4f}"]
+    if "mask" in out:
+        m = out["mask"]
+        lines += [f"masks:        mAP50 {m['mAP50']:.4f}  mAP50-95 {m['mAP50-95']:.4f}  P {m['precision']:.4f}  "
+                  f"R {m['recall']:.4f}"]
+    gt = _coco_json(validator.data)
+    if gt is not None:
+        if not gt.is_file():
+            raise UsageError(f"{data}: coco_json {gt} does not exist; it is the COCO instances json of the '{split}' split")
+        r = coco_eval(gt, dets, names)
+        out["pycocotools"] = {"mAP50": r["map50"], "mAP50-95": r["map50_95"], "stats": r["stats"]}
+        lines += [f"pycocotools:  mAP50 {r['map50']:.4f}  mAP50-95 {r['map50_95']:.4f}  (COCOeval on {gt.name})"]
+        lines += summary_lines(r["stats"])
+    if validator.data.get("visdrone_ignore"):
+        r = visdrone_eval(validator.dataloader.dataset.im_files, dets, names, validator.data["visdrone_ignore"])
+        p, ig = r["plain"], r["ignore"]
+        out["visdrone"] = {"plain": {"mAP50": p["map50"], "mAP50-95": p["map50_95"]},
+                           "ignore_regions": {"mAP50": ig["map50"], "mAP50-95": ig["map50_95"]}, "dropped": r["dropped"],
+                           "dropped_gt": r["dropped_gt"]}
+        lines += [
+            f"VisDrone plain:           mAP50 {p['map50']:.4f}  mAP50-95 {p['map50_95']:.4f}  (pycocotools, maxDets {MAX_DETS[-1]})",
+            f"VisDrone ignored regions: mAP50 {ig['map50']:.4f}  mAP50-95 {ig['map50_95']:.4f}  "
+            f"({r['dropped']} detections and {r['dropped_gt']} ground-truth boxes inside ignored regions dropped)",
+        ]
+    save_dir = Path(validator.save_dir)
+    (save_dir / "metrics.json").write_text(json.dumps(out, indent=2))
+    print("\n".join(lines))
+    print(f"metrics written to {save_dir / 'metrics.json'}")
+    out["save_dir"] = str(save_dir)
+    return out

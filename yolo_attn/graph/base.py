@@ -1,0 +1,49 @@
+"""What a run trained, read from its checkpoint: attention layers, the base model under them, the initialisation.
+
+``base_signature(yaml_dict)`` drops every layer whose module is a registered attention module and re-indexes the
+``from`` fields (a reference to an attention layer becomes a reference to its input, attention being a same-shape
+map), so ``yolov5n-se-neck`` and plain ``yolov5n`` give the same signature, as do ``yolov8n`` with and without CBAM:
+the comparison finds each config's baseline this way for any ultralytics detector and any placement.
+"""
+
+from __future__ import annotations
+
+from yolo_attn.graph.checks import is_attention, model_rows
+
+__all__ = ("attention_layers", "base_signature", "init_label")
+
+
+def attention_layers(d: dict) -> list[str]:
+    """Names of the attention modules in a model yaml dict, in layer order, e.g. ``["SE", "SE", "SE"]``."""
+    return [str(row[2]) for row in model_rows(d) if is_attention(row[2])]
+
+
+def base_signature(d: dict) -> tuple:
+    """Hashable description of the model with its attention layers removed (nc, scale multiples, layer rows)."""
+    remap, keep = {}, []
+    for i, (f, n, m, args) in enumerate(model_rows(d)):
+        src = [j if j >= 0 else i + j for j in (f if isinstance(f, (list, tuple)) else [f])]
+        src = tuple(remap.get(j, j) for j in src)
+        if is_attention(m):
+            remap[i] = src[0]  # whoever reads the attention output reads its input in the base model
+            continue
+        remap[i] = len(keep)
+        keep.append((src, n, str(m), repr(args)))
+    scale = d.get("scale")
+    scales = d.get("scales") or {}
+    mult = tuple(scales.get(scale, ())) if scale in scales else (d.get("depth_multiple"), d.get("width_multiple"))
+    return d.get("nc"), mult, tuple(keep)
+
+
+def init_label(args: dict) -> str:
+    """How a run was initialised, from its ``args.yaml``: ``scratch`` or ``fine-tuned from <weights path>``.
+
+    ultralytics records ``--weights`` as ``pretrained: /path/x.pt`` (our train passes it so) and a ``.pt`` model as
+    ``model: x.pt``; a yaml model with ``pretrained: True`` has no weights to load, so it trained from scratch.
+    """
+    pre, model = args.get("pretrained"), str(args.get("model", ""))
+    if isinstance(pre, str) and pre not in ("True", "False", ""):
+        return f"fine-tuned from {pre}"  # the full path: two different best.pt files are two initialisations
+    if model.endswith(".pt"):
+        return f"fine-tuned from {model}"
+    return "scratch"

@@ -1,0 +1,1 @@
+"""Ablation grids on Ray Tune: the run matrix, one cell per trial, and the grid report."""

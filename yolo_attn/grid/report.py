@@ -1,0 +1,94 @@
+"""A grid's report: the comparison (``yolo_attn.analysis.compare``), a module x placement heatmap of Δ mAP50-95 against the
+base, and a table with one row per cell (status, best mAP, node, error) appended to ``comparison.md`` and written to
+``cells.csv``. A failed cell is listed with its error, never silently missing.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+__all__ = ("heatmap", "cells_table", "write_report")
+
+
+def heatmap(rows: list[dict], cells, file: Path) -> dict:
+    """Module x placement grid of mean Δ mAP50-95 vs the plain base; returns ``{(module, at): delta or None}``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    by_config = {r["config"]: r for r in rows if r["module"] not in ("control",)}
+    modules = list(dict.fromkeys(c.module for c in cells if c.module))
+    ats = list(dict.fromkeys(c.at for c in cells if c.module))
+    base = Path(cells[0].base).stem
+    vals = {}
+    for m in modules:
+        for a in ats:
+            r = by_config.get(f"{base}-{m.lower()}-{a}")
+            vals[(m, a)] = r["delta_mAP50-95"] if r and r["delta_mAP50-95"] != "" else None
+    grid = np.array([[np.nan if vals[(m, a)] is None else vals[(m, a)] for a in ats] for m in modules], float)
+    lim = max(float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 0.0, 1e-3)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(ats), 1.2 + 0.6 * len(modules)))
+    im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(len(ats)), ats)
+    ax.set_yticks(range(len(modules)), modules)
+    for i, m in enumerate(modules):
+        for j, a in enumerate(ats):
+            r = by_config.get(f"{base}-{m.lower()}-{a}")
+            txt = "failed" if vals[(m, a)] is None else f"{vals[(m, a)]:+.3f}"
+            if r and r.get("delta_mAP50-95_ci_lo", "") != "":
+                txt += f"\n[{r['delta_mAP50-95_ci_lo']:+.3f}, {r['delta_mAP50-95_ci_hi']:+.3f}]"
+            ax.text(j, i, txt, ha="center", va="center", fontsize=8)
+    fig.colorbar(im, ax=ax, label=f"Δ mAP50-95 vs {base}")
+    ax.set_title(f"{base}: Δ mAP50-95 (mean over seeds, 95 % CI)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(file, dpi=120)
+    plt.close(fig)
+    return vals
+
+
+def cells_table(cells, status: dict) -> list[dict]:
+    """One row per cell, in grid order."""
+    out = []
+    for c in cells:
+        s = status.get(c.name, {"status": "not run", "error": ""})
+        out.append({"cell": c.name, "module": c.module or "none", "at": c.at or "", "seed": c.seed,
+                    "status": s["status"], "mAP50": s.get("mAP50", ""), "mAP50-95": s.get("mAP50-95", ""),
+                    "epochs": s.get("epochs", ""), "node_id": s.get("node_id", ""), "seconds": s.get("seconds", ""),
+                    "torch_threads": s.get("torch_threads", ""),
+                    "error": s.get("error", ""), "command": "python train_attn.py " + " ".join(c.argv)})
+    return out
+
+
+def write_report(grid_dir, cells, status: dict, device: str = "cpu", latency_runs: int = 20, wall_s=None) -> dict:
+    """Comparison files + ``heatmap.png`` + ``cells.csv``; the cells table is appended to ``comparison.md``."""
+    from yolo_attn.analysis.compare import compare
+
+    grid_dir = Path(grid_dir)
+    table = cells_table(cells, status)
+    files = {"cells": grid_dir / "cells.csv"}
+    with open(files["cells"], "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    rows, md = [], ""
+    if any(r["status"] in ("finished", "skipped") for r in table):
+        res = compare(grid_dir, device=device, latency_runs=latency_runs)
+        rows, md = res["rows"], res["markdown"]
+        files.update(res["files"])
+        files["heatmap"] = grid_dir / "heatmap.png"
+        heatmap(rows, cells, files["heatmap"])
+    lines = ["", "## Cells", ""]
+    if wall_s is not None:
+        lines += [f"Grid wall time: {wall_s:.0f} s.", ""]
+    lines += ["| cell | status | mAP50 | mAP50-95 | epochs | seconds | error |", "|---|---|---|---|---|---|---|"]
+    for r in table:
+        f4 = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)  # noqa: E731
+        lines.append(f"| {r['cell']} | {r['status']} | {f4(r['mAP50'])} | {f4(r['mAP50-95'])} | {r['epochs']} | "
+                     f"{r['seconds']} | {r['error'].replace('|', '/')} |")
+    md = (md or "# Grid") + "\n" + "\n".join(lines) + "\n"
+    files["md"] = grid_dir / "comparison.md"
+    files["md"].write_text(md)
+    return {"rows": rows, "cells": table, "markdown": md, "files": files}

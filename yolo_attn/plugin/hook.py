@@ -1,0 +1,331 @@
+"""The hook into ultralytics' model builder, installed once by ``import yolo_attn``.
+
+ultralytics 8.4 has no extension point for new layers: ``parse_model`` resolves a yaml name with
+``globals()[name]`` inside ``ultralytics.nn.tasks``, and any layer it does not special-case gets its yaml args
+unchanged (no input channels). The hook therefore, without copying or editing ultralytics code:
+
+1. listens to the registry (``yolo_attn.registry.add_registry_listener``) and puts every registered class into
+   ``ultralytics.nn.tasks``' namespace, so the yaml name resolves; a name ultralytics already defines is refused;
+2. wraps each registered class's ``__init__``: when ``parse_model`` calls it, the input channels of layer ``from`` are
+   read out of ``parse_model``'s own frame and passed as ``c1``, and a bad argument becomes a ``ValueError`` naming
+   the yaml layer (including a channel count written as the first argument: channels are inferred);
+3. wraps ``tasks.parse_model`` to check the yaml first (:func:`_check_layers`), and ``tasks.check_yaml`` so
+   ``YOLO("yolov5s-ema.yaml")`` also finds the configs shipped in ``yolo_attn/yaml`` after the user's own paths.
+
+Every contact with ultralytics internals goes through :class:`UltralyticsAdapter`. ``parse_model``'s frame is
+recognised by its code object (found through any ``__wrapped__`` chain another plugin left) or, behind a wrapper
+without ``__wrapped__``, by its name and file, so other plugins may wrap ``parse_model`` before or after this one.
+A self-test builds a small model at import (SE repeated ``n = 2`` times from a non-adjacent layer); if it fails,
+everything is undone, ultralytics is left exactly as it was found, and ``import yolo_attn`` raises naming the
+supported versions, or the plugin that replaced ``parse_model``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch.nn as nn
+import ultralytics
+import ultralytics.nn.tasks as tasks
+
+from yolo_attn.registry import (
+    ATTENTION_REGISTRY, add_registry_listener, closest_names, remove_registry_listener,
+)
+
+__all__ = ("SUPPORTED_ULTRALYTICS", "CONFIG_DIR", "SHIPPED_NAMES", "UltralyticsAdapter", "BuildSite", "install",
+           "is_installed", "shipped_configs", "check_yaml", "parse_model")
+
+SUPPORTED_ULTRALYTICS = ">=8.4.0,<8.5"  # the range tested; keep in sync with pyproject.toml (tests check it)
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "yaml"
+
+# Names shipped with yolo_attn that may shadow a same-named class in tasks' namespace. ultralytics.nn.modules defines
+# its own CBAM, ChannelAttention and SpatialAttention that parse_model cannot give input channels to (not usable as
+# yaml layers); should a future 8.4.x import such a class into ultralytics.nn.tasks, the shipped configs and users'
+# yamls still mean yolo_attn's module. Any other name already in that namespace (Concat, C3, Detect, ...) is refused.
+SHIPPED_NAMES = frozenset({"SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention",
+                           "GC", "BAM"})
+_MISSING = object()
+
+
+@dataclass
+class BuildSite:
+    """What ``parse_model`` is doing when it calls a registered class: yaml layer ``i`` reads layer ``f``."""
+
+    i: int
+    f: object  # the 'from' field as parse_model holds it (int, or a list the pre-check did not normalise)
+    n: int
+    ch: list
+    d: dict
+    base_modules: frozenset
+
+    @property
+    def yaml_file(self) -> str:
+        return (self.d or {}).get("yaml_file") or "model yaml"
+
+    def yaml_channels(self, j: int) -> int | None:
+        """Output channels of layer ``j`` as written in the yaml (``args[0]`` before width scaling), for the layers
+        whose first argument is their output channel count (parse_model's ``base_modules``); else None."""
+        rows = list(self.d.get("backbone", [])) + list(self.d.get("head", []))
+        if not 0 <= j < len(rows):
+            return None
+        name, args = rows[j][2], rows[j][3]
+        m = vars(tasks).get(name) if isinstance(name, str) else name
+        a0 = args[0] if args else None
+        if m in self.base_modules and isinstance(a0, int) and not isinstance(a0, bool):
+            return a0
+        return None
+
+
+class UltralyticsAdapter:
+    """The one place that reads or changes ultralytics internals: ``tasks``' namespace, ``parse_model``'s frame,
+    ``tasks.parse_model`` and ``tasks.check_yaml``. ``restore()`` puts back everything it changed."""
+
+    def __init__(self, module=tasks):
+        self.tasks = module
+        self.parse_model = module.parse_model  # as found: maybe another plugin's wrapper, which we keep calling
+        self.check_yaml = module.check_yaml
+        self.builder_code = self._find_builder_code(self.parse_model)
+        self._saved: dict[str, object] = {}  # name -> value before we set it (_MISSING if absent)
+
+    def _find_builder_code(self, fn):
+        """The code object of ultralytics' own parse_model, through ``__wrapped__`` chains; None if hidden."""
+        seen = set()
+        while fn is not None and id(fn) not in seen:
+            seen.add(id(fn))
+            code = getattr(fn, "__code__", None)
+            if code is not None and self._is_tasks_parse_model(code):
+                return code
+            fn = getattr(fn, "__wrapped__", None)
+        return None
+
+    def _is_tasks_parse_model(self, code) -> bool:
+        return code.co_name == "parse_model" and code.co_filename == self.tasks.__file__
+
+    def is_builder_code(self, code) -> bool:
+        """True for the code of ultralytics' own ``parse_model`` (not a wrapper around it)."""
+        if self.builder_code is not None:
+            return code is self.builder_code
+        return self._is_tasks_parse_model(code)  # behind a wrapper without __wrapped__: by name and file
+
+    def build_site(self, frame) -> BuildSite | None:
+        """The :class:`BuildSite` if ``frame`` is parse_model itself or its ``n > 1`` generator, else None."""
+        if frame is not None and frame.f_code.co_name == "<genexpr>":
+            frame = frame.f_back
+        if frame is None or not self.is_builder_code(frame.f_code):
+            return None
+        local = frame.f_locals
+        return BuildSite(local["i"], local["f"], local.get("n", 1), local["ch"], local.get("d") or {},
+                         local.get("base_modules", frozenset()))
+
+    def owner_of(self, name: str):
+        """What ``name`` means in parse_model's namespace now, or ``_MISSING``."""
+        return vars(self.tasks).get(name, _MISSING)
+
+    def known_layer_names(self) -> set[str]:
+        return {k for k, v in vars(self.tasks).items() if isinstance(v, type) and issubclass(v, nn.Module)}
+
+    def set(self, name: str, value) -> None:
+        """Set ``tasks.<name>``, remembering the first value it replaces."""
+        self._saved.setdefault(name, self.owner_of(name))
+        setattr(self.tasks, name, value)
+
+    def restore(self) -> None:
+        """Undo every :meth:`set`: ultralytics as it was found."""
+        for name, old in self._saved.items():
+            if old is _MISSING:
+                delattr(self.tasks, name)
+            else:
+                setattr(self.tasks, name, old)
+        self._saved.clear()
+
+
+_adapter = UltralyticsAdapter()
+_installed = False
+
+
+def is_installed() -> bool:
+    """Whether the hook is active (``import yolo_attn`` succeeded)."""
+    return _installed
+
+
+def shipped_configs() -> list[str]:
+    """Names of the model yamls shipped in the package, e.g. ``yolov5-ema.yaml``."""
+    return sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def _check_layers(d: dict) -> None:
+    """The yaml pre-check run before parse_model (the one place to add more): fail early, naming the layer, on
+    malformed rows and unknown module names; normalise ``[[k], n, Attn, args]`` to ``k``."""
+    yaml_file = d.get("yaml_file", "model yaml")
+    layers = list(d.get("backbone", [])) + list(d.get("head", []))
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (list, tuple)) or len(layer) != 4:
+            raise ValueError(f"{yaml_file}: layer {i} is {layer!r}; each layer is [from, number, module, args]")
+        f, _, name, _ = layer
+        if not isinstance(name, str) or name.startswith(("nn.", "torchvision.ops.")):
+            continue
+        if _adapter.owner_of(name) is _MISSING:
+            registered = sorted(ATTENTION_REGISTRY)
+            # attention names first: "SEnet" should suggest SE, not ultralytics' Segment
+            close = closest_names(name, registered) or closest_names(name, sorted(_adapter.known_layer_names()))
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise KeyError(
+                f"{yaml_file}: layer {i} uses unknown module {name!r}.{hint} Registered attention modules: "
+                f"{', '.join(registered)} (import yolo_attn before building; register your own with "
+                f"@yolo_attn.register_attention)"
+            )
+        if name in ATTENTION_REGISTRY and isinstance(f, list):
+            if len(f) != 1:
+                raise ValueError(
+                    f"{yaml_file}: layer {i} [{f}, ..., {name}, ...]: {name} takes one input; write 'from' as one "
+                    f"index, e.g. {f[0]}, and add a Concat layer first if you want to attend over several inputs"
+                )
+            layer[0] = f[0]  # one input: parse_model's generic branch indexes ch[f] with an int
+    from yolo_attn.graph.checks import check_graph  # lazy: yaml_checks imports ultralytics' LOGGER
+
+    check_graph(d)  # 'from' out of range / forward: a message naming the layer, not a raw IndexError; unread attention
+
+
+def parse_model(d, ch, verbose=True):
+    """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result."""
+    if isinstance(d, dict):
+        _check_layers(d)
+    return _adapter.parse_model(d, ch, verbose)
+
+
+def check_yaml(file, suffix=(".yaml", ".yml"), hard=True):
+    """``ultralytics.utils.checks.check_yaml`` that falls back to the configs shipped in ``yolo_attn/yaml``."""
+    found = _adapter.check_yaml(file, suffix, hard=False)
+    if found:
+        return found
+    for folder in (CONFIG_DIR, CONFIG_DIR / "seg"):  # detection configs, then the segmentation ones
+        shipped = folder / Path(str(file)).name
+        if shipped.is_file():
+            return str(shipped)
+    return _adapter.check_yaml(file, suffix, hard=hard)
+
+
+# ---------------------------------------------------------------------------------------------------- build-time init
+def _args_hint(cls) -> str:
+    params = list(inspect.signature(cls._plain_init).parameters.values())[2:]  # drop self, c1
+    return "[" + ", ".join(f"{p.name}={p.default!r}" if p.default is not p.empty else p.name for p in params) + "]"
+
+
+def _reject_explicit_channels(cls, site: BuildSite, c1: int, args, where: str) -> None:
+    """A first argument equal to the 'from' layer's channels (scaled, or as written in the yaml) is a channel count
+    copied from a YOLOAir-style yaml, which yolo_attn would read as the module's own first argument."""
+    if not args or not isinstance(args[0], int) or isinstance(args[0], bool):
+        return
+    j = site.f + site.i if site.f < 0 else site.f
+    written = site.yaml_channels(j)
+    if args[0] in (c1, written):
+        what = f"{c1} channels" if args[0] == c1 else f"{written} channels written in the yaml for"
+        raise ValueError(
+            f"{where}: the first argument {args[0]} is the {what} layer {j}, but channels are inferred from the "
+            f"'from' layer ({c1} here); write [] for {cls.__name__}'s defaults, or only its own arguments after the "
+            f"channels: {_args_hint(cls)}"
+        )
+
+
+def _wrap_init(cls) -> None:
+    """Give ``cls.__init__`` the input channels when, and only when, parse_model calls it directly."""
+    plain_init = cls.__init__
+
+    @functools.wraps(plain_init)
+    def __init__(self, *args, **kwargs):
+        site = _adapter.build_site(sys._getframe(1))
+        if site is None:  # ordinary Python call: SE(64, 8)
+            return plain_init(self, *args, **kwargs)
+        where = f"{site.yaml_file}: layer {site.i} [{site.f}, {site.n}, {cls.__name__}, {list(args)}]"
+        try:
+            c1 = site.ch[site.f]
+        except TypeError:
+            raise ValueError(f"{where}: {cls.__name__} takes one input; write 'from' as one index, e.g. -1") from None
+        try:
+            inspect.signature(plain_init).bind(self, c1, *args, **kwargs)
+        except TypeError:
+            raise ValueError(
+                f"{where}: too many arguments. Channels ({c1}) are inferred from layer {site.f}; the yaml args are "
+                f"{cls.__name__}'s own arguments after the channels: {_args_hint(cls)}, e.g. [] for the defaults"
+            ) from None
+        _reject_explicit_channels(cls, site, c1, args, where)
+        try:
+            plain_init(self, c1, *args, **kwargs)
+        except (ValueError, TypeError, AssertionError) as e:
+            raise ValueError(f"{where} with {c1} input channels: {e}") from None
+
+    cls._plain_init = plain_init
+    cls.__init__ = __init__
+
+
+def _unwrap_init(cls) -> None:
+    if "_plain_init" in cls.__dict__:
+        cls.__init__ = cls._plain_init
+        del cls._plain_init
+
+
+def _on_register(name: str, cls: type) -> None:
+    """Registry listener: refuse a name ultralytics already defines, else make ``name`` a yaml layer."""
+    current = _adapter.owner_of(name)
+    shipped = name in SHIPPED_NAMES and cls.__module__.startswith("yolo_attn.models.")
+    if current is not _MISSING and current is not cls and not shipped:
+        what = f"{current.__module__}.{current.__qualname__}" if isinstance(current, type) else type(current).__name__
+        raise ValueError(
+            f"attention name {name!r} is already defined by ultralytics ({what}); registering it would replace that "
+            f"layer in every model yaml. Register under another name: @register_attention(name='My{name}')"
+        )
+    if "_plain_init" not in cls.__dict__:
+        _wrap_init(cls)
+    _adapter.set(name, cls)
+
+
+def _self_test() -> None:
+    """Build ``Conv(3->8) -> Conv(8->16) -> 2 x SE`` from layer 0 (then a Concat that reads the SE output, so the
+    graph check has nothing to warn about) and check each SE got 8 input channels."""
+    d = {
+        "yaml_file": "yolo_attn self-test",
+        "backbone": [[-1, 1, "Conv", [8, 3, 2]], [-1, 1, "Conv", [16, 3, 2]], [[0], 2, "SE", [4]], [[-1, 0], 1, "Concat", [1]]],
+        "head": [],
+    }
+    model, _ = tasks.parse_model(d, 3, verbose=False)
+    got = [m.fc[0].in_features for m in model.modules() if isinstance(m, ATTENTION_REGISTRY["SE"])]
+    if got != [8, 8]:
+        raise RuntimeError(f"self-test: SE repeated twice from layer 0 got input channels {got}, expected [8, 8]")
+
+
+def _uninstall() -> None:
+    remove_registry_listener(_on_register)
+    for cls in set(ATTENTION_REGISTRY.values()):
+        _unwrap_init(cls)
+    _adapter.restore()
+
+
+def install() -> None:
+    """Install the hook (idempotent). On failure ultralytics is left as it was found and ImportError is raised."""
+    global _installed
+    if _installed:
+        return
+    try:
+        add_registry_listener(_on_register)  # replays the modules registered so far
+        parse_model.__wrapped__ = _adapter.parse_model  # lets a later plugin (or adapter) find ultralytics' own
+        check_yaml.__wrapped__ = _adapter.check_yaml
+        _adapter.set("parse_model", parse_model)
+        _adapter.set("check_yaml", check_yaml)
+        _self_test()
+    except Exception as e:
+        _uninstall()
+        found = _adapter.parse_model
+        if _adapter.builder_code is None and getattr(found, "__module__", None) != tasks.__name__:
+            cause = (f"ultralytics.nn.tasks.parse_model is {found.__module__}.{getattr(found, '__qualname__', found)}, "
+                     f"not ultralytics' own: another plugin replaced it. Import yolo_attn before that plugin, or have "
+                     f"it wrap parse_model with functools.wraps")
+        else:
+            cause = (f"yolo_attn supports ultralytics{SUPPORTED_ULTRALYTICS}, found {ultralytics.__version__}: its "
+                     f"model builder no longer accepts the yolo_attn hook. Install a supported version: "
+                     f"pip install 'ultralytics{SUPPORTED_ULTRALYTICS}'")
+        raise ImportError(f"{cause} ({type(e).__name__}: {e})") from e
+    _installed = True
