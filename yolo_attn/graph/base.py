@@ -8,7 +8,7 @@ the comparison finds each config's baseline this way for any ultralytics detecto
 
 from __future__ import annotations
 
-from yolo_attn.graph.checks import is_attention, model_rows
+from yolo_attn.graph.rows import is_attention, model_rows, strip_attention
 
 __all__ = ("attention_layers", "base_signature", "init_label")
 
@@ -20,19 +20,11 @@ def attention_layers(d: dict) -> list[str]:
 
 def base_signature(d: dict) -> tuple:
     """Hashable description of the model with its attention layers removed (nc, scale multiples, layer rows)."""
-    remap, keep = {}, []
-    for i, (f, n, m, args) in enumerate(model_rows(d)):
-        src = [j if j >= 0 else i + j for j in (f if isinstance(f, (list, tuple)) else [f])]
-        src = tuple(remap.get(j, j) for j in src)
-        if is_attention(m):
-            remap[i] = src[0]  # whoever reads the attention output reads its input in the base model
-            continue
-        remap[i] = len(keep)
-        keep.append((src, n, str(m), repr(args)))
+    keep = tuple((src, n, str(m), repr(args)) for src, n, m, args in strip_attention(d)[1])
     scale = d.get("scale")
     scales = d.get("scales") or {}
     mult = tuple(scales.get(scale, ())) if scale in scales else (d.get("depth_multiple"), d.get("width_multiple"))
-    return d.get("nc"), mult, tuple(keep)
+    return d.get("nc"), mult, keep
 
 
 def init_label(args: dict) -> str:

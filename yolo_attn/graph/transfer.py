@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -28,28 +27,15 @@ from ultralytics.nn.modules import Detect
 from ultralytics.utils import LOGGER
 
 from yolo_attn.engine.checks import UsageError
-from yolo_attn.graph.checks import is_attention, model_rows
+from yolo_attn.graph.rows import AttentionSlot, strip_attention
 
 __all__ = ("AttentionSlot", "base_layout", "base_signature", "check_transfer", "load_weights", "TransferMixin")
 
 
-class AttentionSlot(NamedTuple):
-    """Where an attention row sits relative to the base: the ``k``-th attention row right after base layer ``after``.
-
-    ``after`` is -1 for attention rows before the first base layer. Two models of the same base carry attention
-    weights over between equal slots (same module name too).
-    """
-
-    after: int
-    module: str
-    k: int
-
-
-def _rows(d: dict) -> list:
-    """Backbone and head rows of a model dict, in layer-index order."""
+def _model_dict(d) -> dict:
     if not isinstance(d, dict) or "backbone" not in d:
         raise ValueError("expected an ultralytics model dict with 'backbone' and 'head' (yaml_model_load or model.yaml)")
-    return model_rows(d)
+    return d
 
 
 def base_layout(d: dict) -> list:
@@ -58,15 +44,7 @@ def base_layout(d: dict) -> list:
     The base is ``d`` with its registered-attention rows removed and the indices closed up; e.g. for
     ``yolov5n-se.yaml`` (SE at index 9) the result is ``[0, ..., 8, AttentionSlot(8, 'SE', 0), 9, ..., 24]``.
     """
-    layout, base, after, k = [], 0, -1, 0
-    for row in _rows(d):
-        if is_attention(row[2]):
-            layout.append(AttentionSlot(after, row[2], k))
-            k += 1
-        else:
-            layout.append(base)
-            after, base, k = base, base + 1, 0
-    return layout
+    return strip_attention(_model_dict(d))[0]
 
 
 def _layers(model) -> nn.Sequential:
