@@ -47,10 +47,10 @@ def test_train_builds_the_scaled_shipped_config_with_the_attn_trainer(trained):
 def test_train_picks_the_importable_trainer():
     from ultralytics import YOLO
 
-    from yolo_attn.engine.trainers import AttnDetectionTrainer, AttnSegmentationTrainer
-    from yolo_attn.cli.yolo import use_attn_trainers
+    from yolo_attn.engine.trainers import TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer
+    from yolo_attn.plugin.patches import use_attn_trainers
 
-    use_attn_trainers()
+    use_attn_trainers(TRAINERS)
     assert YOLO("yolov5n-se.yaml")._smart_load("trainer") is AttnDetectionTrainer
     assert YOLO("yolov8n-seg.yaml")._smart_load("trainer") is AttnSegmentationTrainer
     assert YOLO("yolov8n-pose.yaml")._smart_load("trainer").__module__.startswith("ultralytics.")

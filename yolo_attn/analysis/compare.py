@@ -3,7 +3,7 @@
 Finds ultralytics run folders (``args.yaml`` + ``results.csv`` + ``weights/best.pt``) under a directory and groups
 them by (data, imgsz, epochs, initialisation): scratch runs and runs fine-tuned from a checkpoint (ultralytics'
 ``pretrained`` in ``args.yaml``) are never averaged together. Inside a group each config's baseline is the run whose
-model equals the config's model with its attention layers removed (``yolo_attn.graph.base.base_signature``), so
+model equals the config's model with its attention layers removed (``yolo_attn.graph.base.config_key``), so
 yolov5, yolov8, yolo11 and generated placement configs (``yolov5n-se-neck``) all get their Δ. Seeds are averaged per
 config; Δ is reported as mean ± a 95 % Welch interval (``yolo_attn.analysis.stats``). mAP figures are the best
 epoch's (the epoch ultralytics saved as ``best.pt``: highest mAP50-95). Params and GFLOPs come from ultralytics'
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from yolo_attn.analysis.runs import best_epoch
 from yolo_attn.engine.checks import UsageError
 
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
@@ -48,15 +49,8 @@ class Run:
     map50: float
     map50_95: float
     init: str = "scratch"  # or "fine-tuned from <weights>"
-    base_signature: tuple = ()  # the model with its attention layers removed
+    base_key: tuple = ()  # the model with its attention layers removed
     extra: dict = field(default_factory=dict)
-
-
-def _best_row(results_csv: Path) -> dict | None:
-    with open(results_csv, newline="") as f:
-        rows = [{k.strip(): v.strip() for k, v in r.items()} for r in csv.DictReader(f)]
-    rows = [r for r in rows if r.get("metrics/mAP50-95(B)")]
-    return max(reversed(rows), key=lambda r: float(r["metrics/mAP50-95(B)"])) if rows else None
 
 
 def _model_yaml(weights: Path) -> dict:
@@ -72,7 +66,7 @@ def find_runs(root) -> list[Run]:
     """Every finished-enough run under ``root`` (any depth); runs without a validated epoch are skipped."""
     import re
 
-    from yolo_attn.graph.base import attention_layers, base_signature, init_label
+    from yolo_attn.graph.base import attention_layers, config_key, init_label
 
     root = Path(root)
     if not root.is_dir():
@@ -85,7 +79,7 @@ def find_runs(root) -> list[Run]:
         args = yaml.safe_load(args_file.read_text()) or {}
         if args.get("task", "detect") != "detect" or args.get("mode", "train") != "train":
             continue
-        best = _best_row(d / "results.csv")
+        best, _ = best_epoch(d / "results.csv")
         if best is None:
             continue
         model = _model_yaml(d / "weights" / "best.pt")
@@ -97,7 +91,7 @@ def find_runs(root) -> list[Run]:
             scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
-            base_signature=base_signature(model),
+            base_key=config_key(model),
         ))
     return runs
 
@@ -119,8 +113,8 @@ def _baselines(by_config: dict[str, list[Run]]) -> dict[str, str | None]:
     plain = {}
     for c, rs in sorted(by_config.items(), key=lambda kv: -len(kv[1])):  # most seeds wins a tie
         if rs[0].module == "none":
-            plain.setdefault(rs[0].base_signature, c)
-    return {c: plain.get(rs[0].base_signature) for c, rs in by_config.items()}
+            plain.setdefault(rs[0].base_key, c)
+    return {c: plain.get(rs[0].base_key) for c, rs in by_config.items()}
 
 
 def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> list[dict]:

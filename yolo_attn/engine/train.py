@@ -19,13 +19,13 @@ from ultralytics.utils import LOGGER
 
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import (
-    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of, use_local_fonts,
+    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of,
 )
 from yolo_attn.graph.transfer import check_transfer
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
-    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "use_local_fonts",
+    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults",
     "latest_last",
 )
 

@@ -76,7 +76,7 @@ def validate(
 
     from yolo_attn.eval import coco_eval, summary_lines, visdrone_eval
     from yolo_attn.eval.visdrone import MAX_DETS
-    from yolo_attn.engine.train import use_local_fonts
+    from yolo_attn.plugin.patches import use_local_fonts
 
     device = check_device(device)
     task = check_task(task_of(check_weights(weights)), f"--weights {weights}")

@@ -1,6 +1,6 @@
 """What a run trained, read from its checkpoint: attention layers, the base model under them, the initialisation.
 
-``base_signature(yaml_dict)`` drops every layer whose module is a registered attention module and re-indexes the
+``config_key(yaml_dict)`` drops every layer whose module is a registered attention module and re-indexes the
 ``from`` fields (a reference to an attention layer becomes a reference to its input, attention being a same-shape
 map), so ``yolov5n-se-neck`` and plain ``yolov5n`` give the same signature, as do ``yolov8n`` with and without CBAM:
 the comparison finds each config's baseline this way for any ultralytics detector and any placement.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from yolo_attn.graph.rows import is_attention, model_rows, strip_attention
 
-__all__ = ("attention_layers", "base_signature", "init_label")
+__all__ = ("attention_layers", "config_key", "init_label")
 
 
 def attention_layers(d: dict) -> list[str]:
@@ -18,7 +18,7 @@ def attention_layers(d: dict) -> list[str]:
     return [str(row[2]) for row in model_rows(d) if is_attention(row[2])]
 
 
-def base_signature(d: dict) -> tuple:
+def config_key(d: dict) -> tuple:
     """Hashable description of the model with its attention layers removed (nc, scale multiples, layer rows)."""
     keep = tuple((src, n, str(m), repr(args)) for src, n, m, args in strip_attention(d)[1])
     scale = d.get("scale")

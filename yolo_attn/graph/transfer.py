@@ -29,7 +29,7 @@ from ultralytics.utils import LOGGER
 from yolo_attn.engine.checks import UsageError
 from yolo_attn.graph.rows import AttentionSlot, strip_attention
 
-__all__ = ("AttentionSlot", "base_layout", "base_signature", "check_transfer", "load_weights", "TransferMixin")
+__all__ = ("AttentionSlot", "base_layout", "tensor_signature", "check_transfer", "load_weights", "TransferMixin")
 
 
 def _model_dict(d) -> dict:
@@ -51,7 +51,7 @@ def _layers(model) -> nn.Sequential:
     return model.model
 
 
-def base_signature(model) -> list[tuple]:
+def tensor_signature(model) -> list[tuple]:
     """Per base layer: ``(class name, ((tensor name, shape), ...))`` of a built model (yaml layout from ``model.yaml``).
 
     Two models share a base (same base yaml and scale) exactly when their signatures are equal. A Detect head
@@ -138,7 +138,7 @@ def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) ->
     if getattr(src, "is_fused", lambda: False)() and not model.is_fused():
         raise UsageError(f"{label} is fused for inference (Conv and BatchNorm merged), so its tensors do not map onto "
                          "a trainable model; give the unfused checkpoint that training saved (weights/best.pt, last.pt)")
-    if base_signature(src) != base_signature(model):
+    if tensor_signature(src) != tensor_signature(model):
         raise UsageError(_mismatch(src, model, label))
     dst_layout, src_layout = base_layout(model.yaml), base_layout(src.yaml)
     proxy = _reindexed(src, dst_layout, src_layout)
@@ -177,7 +177,7 @@ def _summary(r: dict) -> str:
 
 
 def _mismatch(src, model, label: str) -> str:
-    a, b = base_signature(src), base_signature(model)
+    a, b = tensor_signature(src), tensor_signature(model)
     detail = f"the checkpoint's base has {len(a)} layers, the model's {len(b)}"
     for i, (x, y) in enumerate(zip(a, b)):
         if x == y:
@@ -200,7 +200,7 @@ def check_transfer(cfg, ckpt, label: str | None = None) -> None:
 
     src, name = _source_model(ckpt)
     model = DetectionModel(cfg, verbose=False)
-    if base_signature(src) != base_signature(model):
+    if tensor_signature(src) != tensor_signature(model):
         raise UsageError(_mismatch(src, model, label or name))
 
 

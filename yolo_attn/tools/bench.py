@@ -39,6 +39,7 @@ import torch  # noqa: E402
 
 import yolo_attn  # noqa: E402
 from yolo_attn.reference import seed as bench_reference  # noqa: E402
+from yolo_attn.analysis.timer import round_robin  # noqa: E402
 from yolo_attn.engine.compile import compile_attention  # noqa: E402
 
 __all__ = ("TARGETS", "MODULES", "time_interleaved", "bench_modules", "bench_models", "bench_train_step", "main")
@@ -73,16 +74,15 @@ def time_interleaved(fns: dict, repeats: int, device: torch.device, warmup: int 
         for _ in range(warmup):
             fn()
     _sync(device)
-    times = {k: [] for k in fns}
-    keys = list(fns)
-    for r in range(repeats):
-        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
-            fn = fns[k]
-            _sync(device)
-            t0 = time.perf_counter()
-            fn()
-            _sync(device)
-            times[k].append(time.perf_counter() - t0)
+
+    def visit(fn):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        return time.perf_counter() - t0
+
+    times = round_robin({k: (lambda fn=fn: visit(fn)) for k, fn in fns.items()}, repeats)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
