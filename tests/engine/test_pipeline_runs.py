@@ -184,7 +184,7 @@ def test_compare_two_runs(runs, tmp_path):
 
 def test_resume_of_a_finished_run_is_refused(runs):
     """A finished run's last.pt has no optimizer state; ultralytics would silently start afresh on coco8 (a download)."""
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
 
     last = runs["project"] / "exp" / "weights" / "last.pt"
     with pytest.raises(UsageError, match=r"this run finished .* nothing to resume.*--weights"):

@@ -8,7 +8,7 @@ import yaml
 
 import train_attn
 import val_attn
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.cli.guard import main_guard
 from yolo_attn.data.shapes_seg import make_seg_dataset, outline
 from yolo_attn.data.synthetic import make_dataset
@@ -20,7 +20,7 @@ def test_seg_config_is_found_by_name_from_any_folder(tmp_path, monkeypatch):
     """``--cfg yolov5s-seg-se.yaml`` finds the shipped segmentation yaml (yaml/seg/) at scale s, from any cwd."""
     from ultralytics import YOLO
 
-    from yolo_attn.engine.checks import resolve_cfgs
+    from yolo_attn.engine.configs import resolve_cfgs
 
     monkeypatch.chdir(tmp_path)
     assert resolve_cfgs("yolov5s-seg-se.yaml") == ["yolov5s-seg-se.yaml"]

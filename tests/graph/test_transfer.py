@@ -27,7 +27,7 @@ from ultralytics.utils import LOGGER
 import yolo_attn.engine.train as attn_train
 from conftest import subprocess_env
 from yolo_attn import insert_attention, load_weights
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.data.synthetic import make_dataset
 from yolo_attn.graph.transfer import AttentionSlot, base_layout
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from yolo_attn.analysis.runs import best_epoch
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
 

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("build_parser", "common_train_argv", "main")
 
@@ -49,7 +49,7 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
 
 def common_train_argv(rest: list[str]) -> list[str]:
     """Validate the train_attn.py flags left over by the grid parser; return them normalised for every cell."""
-    from yolo_attn.engine.checks import pass_through
+    from yolo_attn.cli.passthrough import pass_through
     from yolo_attn.cli.train import fill_demo_defaults, parse_args, resolve_data_alias
 
     targs, extra = parse_args(rest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("main_guard",)
 

@@ -76,7 +76,7 @@ def fill_demo_defaults(args: argparse.Namespace) -> argparse.Namespace:
 
 def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dict]:
     """``(positional, keyword)`` arguments of ``yolo_attn.engine.train.train`` for parsed ``train_attn.py`` flags."""
-    from yolo_attn.engine.checks import pass_through
+    from yolo_attn.cli.passthrough import pass_through
 
     data = resolve_data_alias(args.data)
     if data != args.data:  # the embedded hard set is trained like the demo set (15 epochs at 128 px), not like COCO

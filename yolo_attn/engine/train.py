@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
-from yolo_attn.engine.checks import (
-    UsageError, check_batch, check_device, check_epochs, check_imgsz, check_model_cfg, check_weights, resolve_cfgs,
-    resolve_data, run_dir,
-)
+from yolo_attn.engine.checkpoints import check_weights
+from yolo_attn.engine.checks import check_batch, check_device, check_epochs, check_imgsz, run_dir
+from yolo_attn.engine.configs import check_model_cfg, resolve_cfgs
+from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.errors import UsageError
 from ultralytics.utils import LOGGER
 
 from yolo_attn.engine.runguard import guard_run
@@ -192,7 +193,7 @@ def train(
         raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
     cfgs = resolve_cfgs(cfg, scale)
     check_imgsz(settings["imgsz"])
-    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
+    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "")[0])
     for c in cfgs:
         check_model_cfg(c)
         check_task(task_of(c), f"--cfg {c}")
@@ -208,7 +209,7 @@ def train(
     if note:
         print(note)
     seeds = list(seeds) or [0]
-    project, _ = run_dir(project, "", exist_ok)
+    project, _ = run_dir(project, "")
     runs = []
     for c in cfgs:
         stem = Path(c).stem

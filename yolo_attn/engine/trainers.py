@@ -70,7 +70,7 @@ def task_of(model) -> str:
 
 def check_task(task: str, what: str) -> str:
     """Return ``task`` if yolo_attn's scripts support it, else raise ``UsageError`` naming ``what`` (flag and file)."""
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
 
     if task not in TRAINERS:
         raise UsageError(

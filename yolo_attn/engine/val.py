@@ -13,7 +13,10 @@ from pathlib import Path
 from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.models.yolo.segment import SegmentationValidator
 
-from yolo_attn.engine.checks import UsageError, check_device, check_weights, resolve_data, run_dir
+from yolo_attn.engine.checkpoints import check_weights
+from yolo_attn.engine.checks import check_device, run_dir
+from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.errors import UsageError
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import check_task, task_of
 
@@ -86,7 +89,7 @@ def validate(
     if not data:
         raise UsageError(f"--weights {weights} does not record its dataset; pass --data")
     data = resolve_data(data)
-    project, name = run_dir(project, name, exist_ok)
+    project, name = run_dir(project, name)
     use_local_fonts()
     args = {
         **model.overrides, "rect": True, "data": data, "imgsz": imgsz or train_args.get("imgsz", 640), "batch": batch,

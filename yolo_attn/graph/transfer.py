@@ -26,7 +26,7 @@ import torch.nn as nn
 from ultralytics.nn.modules import Detect
 from ultralytics.utils import LOGGER
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import AttentionSlot, strip_attention
 
 __all__ = ("AttentionSlot", "base_layout", "tensor_signature", "check_transfer", "load_weights", "TransferMixin")
