@@ -108,11 +108,11 @@ def test_installed_yolo_attn_command():
 
 
 def test_export_dependencies_are_installed_by_default():
-    """README's install line (pip install -e .) brings onnx and onnxruntime; the old '.[export]' extra still exists."""
+    """README's install line (pip install -e .) brings onnx and onnxruntime; no '.[export]' extra is left (0.x: removed as a vestige)."""
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = {d.split(">")[0].split("=")[0].strip() for d in project["dependencies"]}
     assert {"onnx", "onnxruntime"} <= deps
-    assert "export" in project["optional-dependencies"]
+    assert "export" not in project["optional-dependencies"]
     assert project["scripts"]["yolo-attn"] == "yolo_attn.cli.yolo:main"
