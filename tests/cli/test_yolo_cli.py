@@ -32,6 +32,7 @@ def trained(tmp_path_factory):
     return tmp, data, tmp / "runs" / "se", out
 
 
+@pytest.mark.slow
 def test_train_builds_the_scaled_shipped_config_with_the_attn_trainer(trained):
     tmp, data, run, out = trained
     assert (run / "weights" / "best.pt").is_file() and (run / "results.csv").is_file()
@@ -56,6 +57,7 @@ def test_train_picks_the_importable_trainer():
     assert YOLO("yolov8n-pose.yaml")._smart_load("trainer").__module__.startswith("ultralytics.")
 
 
+@pytest.mark.slow
 def test_val_predict_export(trained):
     tmp, data, run, _ = trained
     best = run / "weights" / "best.pt"

@@ -21,6 +21,8 @@ from yolo_attn.eval.visdrone import yolo_ground_truth
 from yolo_attn.engine.train import train
 from yolo_attn.engine.val import detections_from_jdict, validate
 
+pytestmark = pytest.mark.slow  # every test here trains (a module fixture or its own run)
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(epochs=1, imgsz=64, batch=8, workers=0, plots=False)
 

@@ -69,6 +69,7 @@ def seg_run(tmp_path_factory):
     return tmp, data, tmp / "runs" / "yolov5n-seg-se"
 
 
+@pytest.mark.slow
 def test_train_uses_the_segmentation_trainer(seg_run):
     _, _, run = seg_run
     args = yaml.safe_load((run / "args.yaml").read_text())
@@ -81,6 +82,7 @@ def test_train_uses_the_segmentation_trainer(seg_run):
     assert model.task == "segment" and type(model.model.model[9]).__name__ == "SE"
 
 
+@pytest.mark.slow
 def test_val_predict_visualize_on_the_segmentation_checkpoint(seg_run, tmp_path, capsys):
     tmp, data, run = seg_run
     best = run / "weights" / "best.pt"
