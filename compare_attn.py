@@ -9,19 +9,10 @@ Examples:
     python compare_attn.py runs --device 0 # latency on GPU 0
 """
 
-import sys
+from yolo_attn.cli.guard import run_script, script_main
+from yolo_attn.cli.compare import main as _main
 
-from yolo_attn.cli.guard import main_guard
-from yolo_attn.cli.compare import main as _main, parse_args as _parse
-
-
-def parse_args(argv=None):
-    return _parse(argv, __doc__)
-
-
-def main(argv=None):
-    _main(argv, __doc__)
-
+main = script_main(_main, __doc__)
 
 if __name__ == "__main__":
-    sys.exit(main_guard(main))
+    run_script(main)

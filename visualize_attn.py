@@ -14,19 +14,10 @@ channel weights as a bar chart of the strongest channels), contact_sheet.png wit
 attention_values.npz with the exact plotted values.
 """
 
-import sys
+from yolo_attn.cli.guard import run_script, script_main
+from yolo_attn.cli.visualize import main as _main
 
-from yolo_attn.cli.guard import main_guard
-from yolo_attn.cli.visualize import main as _main, parse_args as _parse
-
-
-def parse_args(argv=None):
-    return _parse(argv, __doc__)
-
-
-def main(argv=None):
-    _main(argv, __doc__)
-
+main = script_main(_main, __doc__)
 
 if __name__ == "__main__":
-    sys.exit(main_guard(main))
+    run_script(main)
