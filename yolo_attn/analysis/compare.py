@@ -119,45 +119,55 @@ def _baselines(by_config: dict[str, list[Run]]) -> dict[str, str | None]:
 
 def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> list[dict]:
     """One row per (group, config), a control row for the latency, Δ vs each config's own baseline."""
-    from yolo_attn.analysis.latency import measure_latencies
-    from yolo_attn.analysis.stats import delta_ci
-
     groups: dict[tuple, dict[str, list[Run]]] = {}
     for r in runs:
         groups.setdefault((r.data, r.imgsz, r.epochs, r.init), {}).setdefault(r.config, []).append(r)
     rows, cands = [], {}
-    for gi, ((data, imgsz, epochs, init), by_config) in enumerate(sorted(groups.items()), 1):
+    for gi, (key, by_config) in enumerate(sorted(groups.items()), 1):
         base_of = _baselines(by_config)
         order = sorted(by_config, key=lambda c: (base_of[c] or c, by_config[c][0].module != "none", c))
         for config in order:
             rs = sorted(by_config[config], key=lambda r: r.seed)
-            m50, s50 = _mean_std([r.map50 for r in rs])
-            m95, s95 = _mean_std([r.map50_95 for r in rs])
-            base = base_of[config]
-            row = {
-                "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "config": config,
-                "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
-                "baseline": (base or "") if rs[0].module != "none" else "",
-                "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
-                "mAP50-95_mean": round(m95, 4), "mAP50-95_std": round(s95, 4), "delta_mAP50": "",
-                "delta_mAP50-95": "", "delta_mAP50-95_ci_lo": "", "delta_mAP50-95_ci_hi": "", "delta_note": "",
-                "runs": " ".join(str(r.path) for r in rs),
-            }
-            if rs[0].module == "none":
-                row["delta_note"] = "baseline"
-            elif base:
-                b = by_config[base]
-                row["delta_mAP50"] = round(m50 - statistics.fmean(r.map50 for r in b), 4)
-                ci = delta_ci([r.map50_95 for r in rs], [r.map50_95 for r in b])
-                row["delta_mAP50-95"], row["delta_note"] = round(ci["delta"], 4), ci["note"]
-                if ci["lo"] is not None:
-                    row["delta_mAP50-95_ci_lo"], row["delta_mAP50-95_ci_hi"] = round(ci["lo"], 4), round(ci["hi"], 4)
-            else:
-                row["delta_note"] = (f"no run of this model without its attention layers on this data/imgsz/epochs/"
-                                     f"initialisation ({init}) to compare with")
-            best = max(rs, key=lambda r: r.map50_95).path / "weights" / "best.pt"
-            cands[(gi, config)] = (best, imgsz)
-            rows.append(row)
+            base = by_config[base_of[config]] if base_of[config] else None
+            rows.append(_config_row(gi, key, config, rs, base_of[config], base))
+            cands[(gi, config)] = (max(rs, key=lambda r: r.map50_95).path / "weights" / "best.pt", key[1])
+    return _with_latency(rows, cands, device, latency_runs)
+
+
+def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str | None, base: list[Run] | None) -> dict:
+    """A config's row: mean ± std over its seeds and, against its baseline's runs ``base``, the Δ and its interval."""
+    from yolo_attn.analysis.stats import delta_ci
+
+    data, imgsz, epochs, init = key
+    m50, s50 = _mean_std([r.map50 for r in rs])
+    m95, s95 = _mean_std([r.map50_95 for r in rs])
+    row = {
+        "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "config": config,
+        "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
+        "baseline": (base_name or "") if rs[0].module != "none" else "",
+        "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
+        "mAP50-95_mean": round(m95, 4), "mAP50-95_std": round(s95, 4), "delta_mAP50": "",
+        "delta_mAP50-95": "", "delta_mAP50-95_ci_lo": "", "delta_mAP50-95_ci_hi": "", "delta_note": "",
+        "runs": " ".join(str(r.path) for r in rs),
+    }
+    if rs[0].module == "none":
+        row["delta_note"] = "baseline"
+    elif base:
+        row["delta_mAP50"] = round(m50 - statistics.fmean(r.map50 for r in base), 4)
+        ci = delta_ci([r.map50_95 for r in rs], [r.map50_95 for r in base])
+        row["delta_mAP50-95"], row["delta_note"] = round(ci["delta"], 4), ci["note"]
+        if ci["lo"] is not None:
+            row["delta_mAP50-95_ci_lo"], row["delta_mAP50-95_ci_hi"] = round(ci["lo"], 4), round(ci["hi"], 4)
+    else:
+        row["delta_note"] = (f"no run of this model without its attention layers on this data/imgsz/epochs/"
+                             f"initialisation ({init}) to compare with")
+    return row
+
+
+def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int) -> list[dict]:
+    """Params, GFLOPs and interleaved latency of each row's best checkpoint, plus the control row after its twin."""
+    from yolo_attn.analysis.latency import measure_latencies
+
     # the control: the first baseline timed a second time (or the first model when there is no baseline)
     control = next(((r["group"], r["config"]) for r in rows if r["module"] == "none"), (rows[0]["group"], rows[0]["config"]))
     lat = measure_latencies(cands, device, rounds=latency_runs, control=control)
