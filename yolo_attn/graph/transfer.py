@@ -235,6 +235,11 @@ class TransferMixin:
 
     def get_model(self, cfg=None, weights=None, verbose=True):
         model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
+        if not self.args.resume and isinstance(getattr(model, "yaml", None), dict):
+            from yolo_attn.graph.base import START_KEY
+
+            # provenance: a resume rewrites args.yaml, the checkpoint's model yaml keeps what the run started as
+            model.yaml[START_KEY] = {"model": str(self.args.model), "pretrained": self.args.pretrained}
         if weights:
             given = getattr(self.args, "pretrained", None)
             label = f"--weights {given}" if isinstance(given, (str, Path)) and not self.args.resume else None
