@@ -260,7 +260,7 @@ def run_dir(project: str, name: str, exist_ok: bool) -> tuple[str, str]:
     """(absolute project, name) so ultralytics saves to ``project/name`` exactly, not under ``runs/detect/``.
 
     ultralytics puts a relative ``project`` under its ``runs_dir/detect``; an absolute one is used as is. Without
-    ``exist_ok`` it increments the name (``exp`` -> ``exp2``) rather than overwrite, as YOLOv5 does.
+    ``exist_ok`` it increments the name (``exp`` -> ``exp-2``, ultralytics' ``increment_path``) rather than overwrite.
     """
     return str(Path(project).resolve()), name
 
