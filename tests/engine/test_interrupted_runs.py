@@ -116,6 +116,11 @@ def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(
                 assert tree_hash(d) == before[d], (last, d, r.stderr[-1500:])
     finally:
         moved.rename(data.parent)
+    # with its data back, the copy resumes in its own folder; the folder its checkpoint names is not touched
+    r = _script("train_attn.py", "--resume", copy / "weights" / "last.pt", "--device", "cpu", cwd=tmp)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert [int(float(x["epoch"])) for x in csv.DictReader((copy / "results.csv").open())] == [1, 2]
+    assert tree_hash(runs["interrupted"]) == before[runs["interrupted"]]
 
 
 def test_grid_rerun_finalises_a_cell_stopped_before_its_strip(runs, tmp_path):

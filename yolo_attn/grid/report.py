@@ -11,8 +11,17 @@ from pathlib import Path
 __all__ = ("heatmap", "cells_table", "write_report")
 
 
-def heatmap(rows: list[dict], cells, file: Path) -> dict:
-    """Module x placement grid of mean Δ mAP50-95 vs the plain base; returns ``{(module, at): delta or None}``."""
+def _missing_word(cells, module, at, states: dict) -> str:
+    """What a heatmap cell without a Δ says: its cells' worst state (failed, interrupted, not started), else "no Δ"
+    (finished, but no finished base to compare with)."""
+    words = {states.get(c.name, "") for c in cells if c.module == module and c.at == at}
+    return next((w for w in ("failed", "interrupted", "not started") if w in words), "no Δ")
+
+
+def heatmap(rows: list[dict], cells, file: Path, states: dict | None = None) -> dict:
+    """Module x placement grid of mean Δ mAP50-95 vs the plain base; returns ``{(module, at): delta or None}``.
+
+    ``states``: ``{cell name: status}``; a square without a Δ shows its cells' state instead of a number."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,7 +46,7 @@ def heatmap(rows: list[dict], cells, file: Path) -> dict:
     for i, m in enumerate(modules):
         for j, a in enumerate(ats):
             r = by_config.get(f"{base}-{m.lower()}-{a}")
-            txt = "failed" if vals[(m, a)] is None else f"{vals[(m, a)]:+.3f}"
+            txt = _missing_word(cells, m, a, states or {}) if vals[(m, a)] is None else f"{vals[(m, a)]:+.3f}"
             if r and r.get("delta_mAP50-95_ci_lo", "") != "":
                 txt += f"\n[{r['delta_mAP50-95_ci_lo']:+.3f}, {r['delta_mAP50-95_ci_hi']:+.3f}]"
             ax.text(j, i, txt, ha="center", va="center", fontsize=8)
@@ -122,7 +131,7 @@ def write_report(grid_dir, cells, status: dict, device: str = "cpu", latency_run
         files.update(res["files"])
         if any(c.module for c in cells):  # a grid of base cells only has no module x placement map
             files["heatmap"] = grid_dir / "heatmap.png"
-            heatmap(rows, cells, files["heatmap"])
+            heatmap(rows, cells, files["heatmap"], {r["cell"]: r["status"] for r in table})
     lines = ["", "## Cells", ""]
     if wall_s is not None:
         lines += [f"Grid wall time: {total:.0f} s (every invocation that trained); this invocation: {wall_s:.0f} s"
