@@ -15,7 +15,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("init_ray", "TOKEN_HELP")
 

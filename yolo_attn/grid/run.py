@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.engine.finalise import finalise
 from yolo_attn.grid.cells import DONE, PARTIAL, UNFINALISED, Cell, best_metrics, cell_argv, cell_state
 from yolo_attn.grid.ray_connect import init_ray
