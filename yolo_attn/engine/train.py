@@ -57,6 +57,16 @@ def _with_compile(model, compile_modules: bool):
     return model
 
 
+def _read_weights(weights: str):
+    """``--weights``: an ultralytics checkpoint dict, or a ``YOLOv5Checkpoint`` when YOLOv5's code saved the file."""
+    from yolo_attn.anchor.checkpoint import is_yolov5_checkpoint
+    from yolo_attn.graph.transfer_yolov5 import read_checkpoint_or_usage_error
+
+    if is_yolov5_checkpoint(weights):
+        return read_checkpoint_or_usage_error(weights, f"--weights {weights}")
+    return check_weights(weights)
+
+
 def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
               compile_modules: bool = False, **kwargs):
     """Train one model yaml with the yolo_attn trainer for its task (detect, segment); return its run folder (``Path``).
@@ -198,7 +208,7 @@ def train(
         check_task(task_of(c), f"--cfg {c}")
     data = resolve_data(data)
     if weights:
-        ckpt = check_weights(weights)
+        ckpt = _read_weights(weights)
         for c in cfgs:  # another base or scale: refuse before any run folder is made
             check_transfer(c, ckpt, label=f"--weights {weights}")
         if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
