@@ -112,7 +112,7 @@ def _plan(model, ck: YOLOv5Checkpoint, label: str):
                                                              f"has {name} {what} in the model"))
     r["new_layers"] = len(new_layers)
     r.update(percent=100.0 * r["transferred"] / max(r["base_total"], 1), source=label, head="anchor" if anchor else "v5u",
-             format=f"YOLOv5 checkpoint ({ck.model_class}, '{ck.entry}', nc {ck.nc})", checkpoint_nc=ck.nc)
+             format=f"YOLOv5 checkpoint ({ck.layout} layout: {ck.model_class}, '{ck.entry}', nc {ck.nc})", checkpoint_nc=ck.nc)
     return updates, r
 
 
