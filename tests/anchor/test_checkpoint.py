@@ -137,7 +137,8 @@ def test_other_nc_keeps_box_and_objectness_rows(ckpts, log_lines):
     assert torch.equal(head.anchors, ck["model.24.anchors"])
     assert report["head_rows"] == 6 and report["transferred"] == report["base_total"]
     line = next(s for s in log_lines if s.startswith("transferred"))
-    assert "Detect: box and objectness rows of 6 output tensors transferred, class rows new (nc 4, checkpoint nc 80)" in line
+    assert ("Detect: box and objectness rows of 6 output tensors transferred, class rows new (nc 4, checkpoint nc 80)"
+            in line)
 
 
 def test_yolov5u_model_gets_backbone_and_neck_only(ckpts, log_lines):
@@ -187,5 +188,36 @@ def test_foreign_global_is_refused(ckpts):
 
 def test_other_scale_is_refused(ckpts):
     d = str(REF / "yolov5" / "models" / "yolov5s.yaml")
-    with pytest.raises(UsageError, match=r"YOLOv5 checkpoint .* does not match .*base layer 0 \(Conv\) has conv.weight"):
+    with pytest.raises(UsageError, match=r"does not match .*base layer 0 \(Conv\) has conv\.weight"):
         load_weights(_anchor_model(80, d), str(ckpts / "packaged-nc80.pt"))
+
+
+def _train_attn(*args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "train_attn.py"), *args], cwd=cwd, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=1500)
+
+
+def test_cli_refuses_yolov5_checkpoint_of_another_scale(ckpts, tmp_path):
+    """yolov5n weights for a yolov5s run: one error line, exit 2, no run folder."""
+    r = _train_attn("--cfg", "yolov5s.yaml", "--anchors", "--weights", str(ckpts / "packaged-nc80.pt"), "--epochs", "1",
+                    "--project", str(tmp_path / "runs"), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    err = [s for s in r.stderr.splitlines() if s.startswith("error:")]
+    assert len(err) == 1 and "is a YOLOv5 checkpoint" in err[0] and "Traceback" not in r.stderr
+    assert not list((tmp_path / "runs").glob("*/weights"))
+
+
+@pytest.mark.slow
+def test_cli_weights_fine_tunes_from_yolov5_checkpoint(ckpts, tmp_path):
+    """train_attn.py --attn SE --at neck --anchors --weights <YOLOv5's checkpoint>: every base tensor, one epoch."""
+    r = _train_attn("--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "neck", "--anchors", "--weights",
+                    str(ckpts / "repository-nc80.pt"), "--epochs", "1", "--imgsz", "64", "--project",
+                    str(tmp_path / "runs"), cwd=tmp_path)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert ("transferred 100% of the base (349/349 tensors); new: 6 tensors in 3 attention layers; Detect: box and "
+            "objectness rows of 6 output tensors transferred, class rows new (nc 4, checkpoint nc 80); from a YOLOv5 "
+            "checkpoint (repository layout: models.yolo.DetectionModel, 'ema', nc 80)") in out
+    run = tmp_path / "runs" / "yolov5n-se-neck-anchors"
+    assert (run / "weights" / "best.pt").is_file()
+    assert len((run / "results.csv").read_text().strip().splitlines()) == 2  # header + epoch 1

@@ -98,5 +98,18 @@ def main(out: Path):
         _reference_outputs(out / f"repository-nc{nc}.pt")
 
 
+def from_state_dict(out: Path, sd_path: Path):
+    sd = torch.load(sd_path, map_location="cpu")
+    names = list(sd["names"])
+    m = _model(len(names))
+    m.load_state_dict(sd["state_dict"])
+    m.names = names
+    _repository_paths()
+    _save(m, out)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if "--state-dict" in sys.argv:
+        from_state_dict(Path(sys.argv[1]), Path(sys.argv[sys.argv.index("--state-dict") + 1]))
+    else:
+        main(Path(sys.argv[1]))

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ("YOLOv5Checkpoint", "YOLOv5Object", "UnsafeCheckpointError", "is_yolov5_checkpoint", "read_yolov5_checkpoint",
-           "yolov5_layout")
+__all__ = ("YOLOv5Checkpoint", "YOLOv5Object", "UnsafeCheckpointError", "is_yolov5_checkpoint",
+           "read_yolov5_checkpoint", "yolov5_layout")
 
 # Module prefixes of YOLOv5's classes: the repository (run from its root) and the packaged copy on PyPI.
 REPOSITORY_PREFIXES = ("models.", "utils.")
@@ -45,7 +45,8 @@ _DATA_GLOBALS = {
     ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"), ("torch._utils", "_rebuild_parameter"),
     ("torch._utils", "_rebuild_parameter_with_state"), ("torch", "Size"), ("torch", "device"),
     ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
     ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "Path"), ("pathlib", "PurePosixPath"),
     ("pathlib", "PureWindowsPath"), ("pathlib._local", "PosixPath"), ("pathlib._local", "WindowsPath"),
     ("argparse", "Namespace"),
@@ -102,8 +103,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if _is_module_class(module) and name.isidentifier() and not name.startswith("_"):
             return _placeholder(module, name)
         raise UnsafeCheckpointError(
-            f"refused to load global '{module}.{name}': a YOLOv5 checkpoint holds only YOLOv5/torch.nn modules, tensors "
-            "and plain data, so this file is not one (or was tampered with); it was not loaded"
+            f"refused to load global '{module}.{name}': a YOLOv5 checkpoint holds only YOLOv5/torch.nn modules, "
+            "tensors and plain data, so this file is not one (or was tampered with); it was not loaded"
         )
 
 
@@ -205,7 +206,8 @@ def read_yolov5_checkpoint(path) -> YOLOv5Checkpoint:
     global and ``ValueError`` when the file holds no YOLOv5 model object."""
     path = str(path)
     ckpt = torch.load(path, map_location="cpu", pickle_module=_PICKLE_MODULE, weights_only=False)
-    entry = next((k for k in ("ema", "model") if isinstance(ckpt, dict) and isinstance(ckpt.get(k), YOLOv5Object)), None)
+    found = [k for k in ("ema", "model") if isinstance(ckpt, dict) and isinstance(ckpt.get(k), YOLOv5Object)]
+    entry = found[0] if found else None
     if entry is None:
         raise ValueError(f"{path}: no YOLOv5 model object in ckpt['ema'] or ckpt['model']")
     model = ckpt[entry]

@@ -43,7 +43,8 @@ def read_checkpoint_or_usage_error(ckpt, label: str | None = None) -> YOLOv5Chec
 
 
 def _by_layer(sd: dict, layout: list) -> dict:
-    """{base position (int or AttentionSlot): {tensor name inside the layer: tensor}} of a ``model.<i>.*`` state dict."""
+    """{base position (int or AttentionSlot): {tensor name inside the layer: tensor}} of a ``model.<i>.*`` state
+    dict."""
     out = defaultdict(dict)
     for k, v in sd.items():
         parts = k.split(".", 2)
@@ -111,8 +112,9 @@ def _plan(model, ck: YOLOv5Checkpoint, label: str):
                 raise UsageError(_mismatch(label, ck, model, f"base layer {pos} ({type(model.model[i]).__name__}) "
                                                              f"has {name} {what} in the model"))
     r["new_layers"] = len(new_layers)
-    r.update(percent=100.0 * r["transferred"] / max(r["base_total"], 1), source=label, head="anchor" if anchor else "v5u",
-             format=f"YOLOv5 checkpoint ({ck.layout} layout: {ck.model_class}, '{ck.entry}', nc {ck.nc})", checkpoint_nc=ck.nc)
+    r.update(percent=100.0 * r["transferred"] / max(r["base_total"], 1), source=label, checkpoint_nc=ck.nc,
+             head="anchor" if anchor else "v5u",
+             format=f"YOLOv5 checkpoint ({ck.layout} layout: {ck.model_class}, '{ck.entry}', nc {ck.nc})")
     return updates, r
 
 
@@ -120,7 +122,8 @@ def _mismatch(label: str, ck: YOLOv5Checkpoint, model, detail: str) -> str:
     theirs = f"depth {ck.yaml.get('depth_multiple')}, width {ck.yaml.get('width_multiple')}"
     return (f"{label} is a YOLOv5 checkpoint ({ck.model_class}, {theirs}) whose base does not match the model "
             f"{Path(str(model.yaml.get('yaml_file', '?'))).name} (scale {model.yaml.get('scale') or '?'}): {detail}. "
-            "Give weights of the same base and scale (yolov5n.pt for yolov5n-*.yaml, yolov5s.pt for yolov5s-*.yaml, ...)")
+            "Give weights of the same base and scale (yolov5n.pt for yolov5n-*.yaml, yolov5s.pt for yolov5s-*.yaml, "
+            "...)")
 
 
 def _summary(r: dict, nc: int) -> str:
