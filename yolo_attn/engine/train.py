@@ -85,10 +85,10 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
     model = _with_compile(YOLO(cfg, task=task), compile_modules)
     trainer = TRAINERS[task]
     if head_kind(model.model) == HEAD_ANCHOR:  # YOLOv5's anchor head: its trainer (gains, AutoAnchor)
-        from yolo_attn.anchor.trainer import AnchorDetectionTrainer
+        from yolo_attn.anchor.trainer import AnchorDetectionTrainer, YOLOv5Settings
 
         trainer = AnchorDetectionTrainer
-        model.model.yaml["hyp"] = dict(yolov5_hyp or {})  # YOLOv5-only settings travel with the model dict
+        model.add_callback("on_pretrain_routine_start", YOLOv5Settings(yolov5_hyp or {}))  # obj, anchor_t, ...
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
     with guard_run(model, project):
