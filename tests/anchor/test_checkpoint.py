@@ -10,7 +10,6 @@ with attention rows inserted, every base tensor lands on its new index; the craf
 """
 
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,21 +26,14 @@ from yolo_attn.engine.checks import UsageError
 from yolo_attn.graph.transfer import AttentionSlot, base_layout
 
 ROOT = Path(__file__).resolve().parents[2]
-REF = Path(os.environ.get("YOLO_ATTN_YOLOV5_REF") or ROOT / ".ci-yolov5")
 LAYOUTS = ("packaged", "repository")
 
 
-def _ref_yaml() -> Path:
-    return REF / "yolov5" / "models" / "yolov5n.yaml"
-
-
 @pytest.fixture(scope="module")
-def ckpts(tmp_path_factory):
+def ckpts(tmp_path_factory, yolov5_ref):
     """Folder of checkpoints and reference outputs written by YOLOv5's code (see the module docstring)."""
-    if not (REF / "yolov5" / "models" / "yolo.py").is_file():
-        pytest.fail(f"YOLOv5's reference code is missing at {REF} (set YOLO_ATTN_YOLOV5_REF or run .ci/run)")
     out = tmp_path_factory.mktemp("yolov5ckpt")
-    env = subprocess_env(PYTHONPATH=str(REF))
+    env = subprocess_env(PYTHONPATH=str(yolov5_ref))
     r = subprocess.run([sys.executable, str(Path(__file__).with_name("yolov5_reference_ckpt.py")), str(out)],
                        env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -65,8 +57,13 @@ def log_lines():
     LOGGER.removeHandler(h)
 
 
-def _anchor_model(nc: int, d=None):
-    m = DetectionModel(d or str(_ref_yaml()), nc=nc, verbose=False)
+@pytest.fixture
+def v5n_yaml(yolov5_ref):
+    return str(yolov5_ref / "yolov5" / "models" / "yolov5n.yaml")
+
+
+def _anchor_model(nc: int, d):
+    m = DetectionModel(d, nc=nc, verbose=False)
     assert getattr(m.model[-1], "head_kind", None) == "anchor"
     return m
 
@@ -96,9 +93,9 @@ def test_reader_gives_yolov5s_state_dict_yaml_names_stride(ckpts, layout):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("nc", [80, 4])
-def test_loaded_model_gives_yolov5s_outputs(ckpts, layout, nc, log_lines):
+def test_loaded_model_gives_yolov5s_outputs(ckpts, v5n_yaml, layout, nc, log_lines):
     """Eval: boxes and objectness x class equal YOLOv5's (B, N, 5 + nc) output; train: the per-level maps equal."""
-    model = _anchor_model(nc)
+    model = _anchor_model(nc, v5n_yaml)
     ref = torch.load(ckpts / f"{layout}-nc{nc}.out.pt")
     with torch.no_grad():
         model.eval()(ref["x"])  # grids cached with the model's own anchors must not survive the load
@@ -120,10 +117,10 @@ def test_loaded_model_gives_yolov5s_outputs(ckpts, layout, nc, log_lines):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
-def test_other_nc_keeps_box_and_objectness_rows(ckpts, log_lines):
+def test_other_nc_keeps_box_and_objectness_rows(ckpts, v5n_yaml, log_lines):
     """nc 80 checkpoint into an nc 4 model: per anchor, rows 0-4 (xywh, obj) come from the checkpoint, the class
     rows keep the model's initial values (YOLOv5's class-bias prior); anchors come from the checkpoint."""
-    model = _anchor_model(4)
+    model = _anchor_model(4, v5n_yaml)
     before = {k: v.clone() for k, v in model.model[-1].state_dict().items()}
     report = load_weights(model, str(ckpts / "packaged-nc80.pt"))
     ck = read_yolov5_checkpoint(ckpts / "packaged-nc80.pt").state_dict
@@ -158,9 +155,9 @@ def test_yolov5u_model_gets_backbone_and_neck_only(ckpts, log_lines):
     assert f"({len(body)}/{len(sd)} tensors: backbone and neck)" in line and "Detect new" in line
 
 
-def test_attention_rows_shift_base_layers(ckpts, log_lines):
+def test_attention_rows_shift_base_layers(ckpts, v5n_yaml, log_lines):
     """SE after each neck C3 (--attn SE --at neck) in YOLOv5's yaml: every base tensor lands on its new index."""
-    d = insert_attention(str(_ref_yaml()), "SE", "neck")
+    d = insert_attention(v5n_yaml, "SE", "neck")
     model = _anchor_model(80, d)
     report = load_weights(model, str(ckpts / "repository-nc80.pt"))
     ck = read_yolov5_checkpoint(ckpts / "repository-nc80.pt").state_dict
@@ -177,17 +174,17 @@ def test_attention_rows_shift_base_layers(ckpts, log_lines):
                for s in log_lines)
 
 
-def test_foreign_global_is_refused(ckpts):
+def test_foreign_global_is_refused(ckpts, v5n_yaml):
     """A YOLOv5 checkpoint with an entry whose unpickling calls os.system: refused, naming the global; nothing ran."""
     with pytest.raises(UnsafeCheckpointError, match=r"refused to load global '(posix|os|nt)\.system'"):
         read_yolov5_checkpoint(ckpts / "evil.pt")
     with pytest.raises(UsageError, match=r"evil\.pt: refused to load global '(posix|os|nt)\.system'"):
-        load_weights(_anchor_model(80), str(ckpts / "evil.pt"))
+        load_weights(_anchor_model(80, v5n_yaml), str(ckpts / "evil.pt"))
     assert not (ckpts / "pwned").exists()
 
 
-def test_other_scale_is_refused(ckpts):
-    d = str(REF / "yolov5" / "models" / "yolov5s.yaml")
+def test_other_scale_is_refused(ckpts, yolov5_ref):
+    d = str(yolov5_ref / "yolov5" / "models" / "yolov5s.yaml")
     with pytest.raises(UsageError, match=r"does not match .*base layer 0 \(Conv\) has conv\.weight"):
         load_weights(_anchor_model(80, d), str(ckpts / "packaged-nc80.pt"))
 
