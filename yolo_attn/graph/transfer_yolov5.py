@@ -23,8 +23,9 @@ import torch
 from ultralytics.utils import LOGGER
 
 from yolo_attn.anchor.checkpoint import UnsafeCheckpointError, YOLOv5Checkpoint, read_yolov5_checkpoint
-from yolo_attn.engine.checks import UsageError
-from yolo_attn.graph.transfer import AttentionSlot, base_layout
+from yolo_attn.errors import UsageError
+from yolo_attn.graph.rows import AttentionSlot
+from yolo_attn.graph.transfer import base_layout
 
 __all__ = ("load_yolov5_weights", "check_yolov5_transfer", "read_checkpoint_or_usage_error")
 
