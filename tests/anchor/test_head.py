@@ -129,7 +129,7 @@ def test_anchors_on_other_families_is_one_clear_error(tmp_path, cfg):
 
 
 def test_yolov5_only_settings_without_an_anchor_head_are_refused(tmp_path):
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
     from yolo_attn.engine.train import train
 
     with pytest.raises(UsageError, match=r"obj=0.7: YOLOv5 settings of the anchor-based head.*add --anchors"):

@@ -13,7 +13,7 @@ import copy
 import re
 from pathlib import Path
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.plugin.anchor_rows import is_anchor_yaml
 
 __all__ = ("P5_ANCHORS", "P6_ANCHORS", "default_anchors", "anchor_cfg", "load_model_dict", "is_yolov5_family")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from yolo_attn.anchor.hyp import TRAINER_DEFAULTS, defaults_line, split_yolov5_only
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("anchor_settings", "resume_trainer")
 
