@@ -174,6 +174,7 @@ def test_simam_channel_count_is_read_and_the_yoloair_misreading_noted():
 
 def test_a_repeated_row_is_noted_once():
     d = _yaml_with_layer9([-1, 2, "SE", [1024]])
+    d["scale"] = "l"  # depth 1.0: n stays 2
     model, notes = _build_noted(d)
     assert len(notes) == 1 and len(model.model[9]) == 2
 
