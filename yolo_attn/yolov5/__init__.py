@@ -50,4 +50,7 @@ def install() -> list[YOLOv5Adapter]:
     return ADAPTERS
 
 
-install()
+# `python -m yolo_attn.yolov5 train.py` imports this package before its __main__ can put the clone on sys.path;
+# Python sets sys.argv[0] to "-m" while it locates the module, and the runner installs once the path is right.
+if sys.argv[:1] != ["-m"]:
+    install()

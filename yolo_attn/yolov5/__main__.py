@@ -28,7 +28,9 @@ def main(argv=None) -> int:
         return 2
     sys.path.insert(0, str(script.resolve().parent))  # what `python train.py` does, before the plugin imports models
     try:
-        import yolo_attn.yolov5  # noqa: F401
+        import yolo_attn.yolov5
+
+        yolo_attn.yolov5.install()
     except ImportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

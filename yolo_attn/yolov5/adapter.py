@@ -40,6 +40,16 @@ def _own_code(fn):
     return None
 
 
+def _model_yaml_file(frame, depth: int = 4) -> str:
+    """YOLOv5's ``Model`` keeps the yaml's file name on itself, not in the dict: look up the calling frames."""
+    while frame is not None and depth > 0:
+        name = getattr(frame.f_locals.get("self"), "yaml_file", None)
+        if name:
+            return str(name)
+        frame, depth = frame.f_back, depth - 1
+    return "model yaml"
+
+
 class YOLOv5Adapter:
     """Everything that touches one ``models.yolo`` module: its globals, its parse_model, its frame."""
 
@@ -58,8 +68,7 @@ class YOLOv5Adapter:
             return None
         local = frame.f_locals
         d = dict(local.get("d") or {})
-        caller = frame.f_back.f_locals.get("self") if frame.f_back is not None else None
-        d.setdefault("yaml_file", getattr(caller, "yaml_file", None) or "model yaml")  # YOLOv5's Model keeps it
+        d.setdefault("yaml_file", _model_yaml_file(frame.f_back))
         return BuildSite(local["i"], local["f"], local.get("n", 1), local["ch"], d, self.base_modules,
                          vars(self.yolo), self.concat)
 
