@@ -304,7 +304,11 @@ def _on_register(name: str, cls: type) -> None:
     """Registry listener: refuse a name ultralytics already defines, else make ``name`` a yaml layer."""
     current = _adapter.owner_of(name)
     shipped = name in SHIPPED_NAMES and cls.__module__.startswith("yolo_attn.models.")
-    if current is not _MISSING and current is not cls and not shipped:
+    from yolo_attn.graph.aliases import ALIASES
+
+    alias = ALIASES.get(name)  # a peer name we resolve to our class: the user's own registration takes it over
+    aliased = alias is not None and current is ATTENTION_REGISTRY.get(alias.target)
+    if current is not _MISSING and current is not cls and not shipped and not aliased:
         what = f"{current.__module__}.{current.__qualname__}" if isinstance(current, type) else type(current).__name__
         raise ValueError(
             f"attention name {name!r} is already defined by ultralytics ({what}); registering it would replace that "
