@@ -136,3 +136,11 @@ def test_a_user_registration_wins_over_an_alias_of_the_same_name():
 
         yolo_attn.ATTENTION_REGISTRY.pop("SEAttention", None)
         hook._adapter.set("SEAttention", yolo_attn.SE)  # the alias again, for the other tests in this process
+
+
+def test_docs_list_every_alias():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "MODULES.md").read_text()
+    for alias in ALIASES.values():
+        assert f"| {alias.name} | `{alias.target}` |" in text, "regenerate: python -m yolo_attn.tools.module_table"
