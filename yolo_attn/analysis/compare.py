@@ -26,7 +26,7 @@ from yolo_attn.engine.checks import UsageError
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
 
 _CSV_FIELDS = (
-    "group", "data", "imgsz", "epochs", "init", "config", "module", "scale", "baseline", "seeds", "n_runs",
+    "group", "data", "imgsz", "epochs", "init", "head", "config", "module", "scale", "baseline", "seeds", "n_runs",
     "mAP50_mean", "mAP50_std", "mAP50-95_mean", "mAP50-95_std", "delta_mAP50", "delta_mAP50-95",
     "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "latency_ms",
     "latency_p10_ms", "latency_p90_ms", "latency_note", "device", "runs",
@@ -48,6 +48,7 @@ class Run:
     map50: float
     map50_95: float
     init: str = "scratch"  # or "fine-tuned from <weights>"
+    head: str = "v5u"  # "anchor": YOLOv5's anchor-based head (v6/v7); never grouped with the anchor-free one
     base_signature: tuple = ()  # the model with its attention layers removed
     extra: dict = field(default_factory=dict)
 
@@ -73,6 +74,7 @@ def find_runs(root) -> list[Run]:
     import re
 
     from yolo_attn.graph.base import attention_layers, base_signature, init_label
+    from yolo_attn.plugin.anchor_rows import is_anchor_yaml
 
     root = Path(root)
     if not root.is_dir():
@@ -97,7 +99,7 @@ def find_runs(root) -> list[Run]:
             scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
-            base_signature=base_signature(model),
+            base_signature=base_signature(model), head="anchor" if is_anchor_yaml(model) else "v5u",
         ))
     return runs
 
@@ -130,9 +132,9 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
 
     groups: dict[tuple, dict[str, list[Run]]] = {}
     for r in runs:
-        groups.setdefault((r.data, r.imgsz, r.epochs, r.init), {}).setdefault(r.config, []).append(r)
+        groups.setdefault((r.data, r.imgsz, r.epochs, r.init, r.head), {}).setdefault(r.config, []).append(r)
     rows, cands = [], {}
-    for gi, ((data, imgsz, epochs, init), by_config) in enumerate(sorted(groups.items()), 1):
+    for gi, ((data, imgsz, epochs, init, head), by_config) in enumerate(sorted(groups.items()), 1):
         base_of = _baselines(by_config)
         order = sorted(by_config, key=lambda c: (base_of[c] or c, by_config[c][0].module != "none", c))
         for config in order:
@@ -141,7 +143,8 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
             m95, s95 = _mean_std([r.map50_95 for r in rs])
             base = base_of[config]
             row = {
-                "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "config": config,
+                "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "head": head,
+                "config": config,
                 "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
                 "baseline": (base or "") if rs[0].module != "none" else "",
                 "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
@@ -178,7 +181,7 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
     if res is None:
         return rows  # --latency-runs 0: no timing, no control row
     ci = next(i for i, r in enumerate(rows) if (r["group"], r["config"]) == control)
-    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "scale", "device")}
+    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "head", "scale", "device")}
     ctrl.update(_latency_fields(lat["control"]), config=f"{control[1]} (control)", module="control",
                 baseline=control[1], n_runs=0, seeds="",
                 latency_note=f"the same checkpoint timed again: this run resolves latency differences above ±{res:.0%}")
@@ -190,6 +193,9 @@ def _latency_fields(lat: dict) -> dict:
     r2 = lambda v: "" if v is None else round(v, 2)  # noqa: E731
     return {"params": lat["params"], "GFLOPs": lat["GFLOPs"], "latency_ms": r2(lat["latency_ms"]),
             "latency_p10_ms": r2(lat["p10_ms"]), "latency_p90_ms": r2(lat["p90_ms"])}
+
+
+_HEAD_LABEL = {"v5u": "anchor-free head (YOLOv5u/v8 Detect)", "anchor": "anchor-based head (YOLOv5 v6/v7)"}
 
 
 def _pm(m, s, n) -> str:
@@ -214,7 +220,8 @@ def to_markdown(rows: list[dict]) -> str:
     for g in sorted({r["group"] for r in rows}):
         rs = [r for r in rows if r["group"] == g]
         r0 = rs[0]
-        out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}",
+        out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}, "
+                f"{_HEAD_LABEL.get(r0.get('head'), r0.get('head'))}",
                 "", f"data: `{r0['data']}`; latency on {r0['device']}", "",
                 "| config | module | baseline | seeds | mAP50 | mAP50-95 | Δ mAP50 | Δ mAP50-95 [95 % CI] | params | "
                 "GFLOPs | latency ms (p10-p90) | note |",

@@ -22,6 +22,8 @@ from yolo_attn.engine.trainers import (
     TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of, use_local_fonts,
 )
 from yolo_attn.graph.transfer import check_transfer
+from yolo_attn.anchor.model import HEAD_ANCHOR, head_kind
+from yolo_attn.anchor.setup import anchor_settings, resume_trainer
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
@@ -58,7 +60,7 @@ def _with_compile(model, compile_modules: bool):
 
 
 def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
-              compile_modules: bool = False, **kwargs):
+              compile_modules: bool = False, yolov5_hyp: dict | None = None, **kwargs):
     """Train one model yaml with the yolo_attn trainer for its task (detect, segment); return its run folder (``Path``).
 
     ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
@@ -71,10 +73,16 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
 
     task = check_task(task_of(cfg), f"--cfg {cfg}")
     model = _with_compile(YOLO(cfg, task=task), compile_modules)
+    trainer = TRAINERS[task]
+    if head_kind(model.model) == HEAD_ANCHOR:  # YOLOv5's anchor head: its trainer (gains, AutoAnchor)
+        from yolo_attn.anchor.trainer import AnchorDetectionTrainer
+
+        trainer = AnchorDetectionTrainer
+        model.model.yaml["hyp"] = dict(yolov5_hyp or {})  # YOLOv5-only settings travel with the model dict
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
     with guard_run(model, project):
-        model.train(data=data, project=project, name=name, trainer=TRAINERS[task], **kwargs)
+        model.train(data=data, project=project, name=name, trainer=trainer, **kwargs)
     return Path(model.trainer.save_dir)
 
 
@@ -144,6 +152,8 @@ def train(
     attn: str | None = None,
     at=None,
     attn_args=(),
+    anchors=None,
+    noautoanchor: bool = False,
     **overrides,
 ) -> list[Path]:
     """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
@@ -161,6 +171,11 @@ def train(
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
     ``yolov5n-simam.yaml`` without ``attn`` and is required with it.
+    ``anchors``: True (YOLOv5's default anchors), a list per level (pixels) or a count: YOLOv5-family configs get
+    YOLOv5's anchor-based head (``project/cfg/<stem>-anchors.yaml``, which names the run); a YOLOv5-format yaml
+    (``anchors:`` and ``Detect, [nc, anchors]``) is anchor-based without it. Anchor-based runs train with YOLOv5's
+    hyp.scratch-low defaults (``yolo_attn.anchor.hyp``) and its YOLOv5-only settings (``obj``, ``anchor_t``, ...)
+    as keywords; ``noautoanchor`` skips AutoAnchor.
     """
     from ultralytics import YOLO
 
@@ -178,7 +193,7 @@ def train(
         task = check_task(task_of(ckpt), f"--resume {last}")
         model = _with_compile(YOLO(last, task=task), compile_modules)
         extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
-        model.train(resume=True, trainer=TRAINERS[task], **extra)
+        model.train(resume=True, trainer=resume_trainer(ckpt, TRAINERS[task]), **extra)
         return [Path(model.trainer.save_dir)]
 
     settings, note = resolve_defaults(data, device, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers)
@@ -193,6 +208,7 @@ def train(
     cfgs = resolve_cfgs(cfg, scale)
     check_imgsz(settings["imgsz"])
     cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
+    cfgs, per_cfg, anchor_note = anchor_settings(cfgs, anchors, noautoanchor, overrides, run_dir(project, "", exist_ok)[0])
     for c in cfgs:
         check_model_cfg(c)
         check_task(task_of(c), f"--cfg {c}")
@@ -205,8 +221,9 @@ def train(
             overrides["optimizer"] = "SGD"
             LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto "
                         "picks AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
-    if note:
-        print(note)
+    for line in (note, anchor_note):
+        if line:
+            print(line)
     seeds = list(seeds) or [0]
     project, _ = run_dir(project, "", exist_ok)
     runs = []
@@ -221,7 +238,7 @@ def train(
             runs.append(
                 train_one(
                     c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
-                    exist_ok=exist_ok, compile_modules=compile_modules, **settings, **overrides,
+                    exist_ok=exist_ok, compile_modules=compile_modules, **settings, **{**overrides, **per_cfg[c]},
                 )
             )
     return runs

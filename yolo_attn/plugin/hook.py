@@ -36,6 +36,7 @@ import ultralytics.nn.tasks as tasks
 from yolo_attn.registry import (
     ATTENTION_REGISTRY, add_registry_listener, closest_names, remove_registry_listener,
 )
+from yolo_attn.plugin import anchor_rows
 
 __all__ = ("SUPPORTED_ULTRALYTICS", "CONFIG_DIR", "SHIPPED_NAMES", "UltralyticsAdapter", "BuildSite", "install",
            "is_installed", "shipped_configs", "check_yaml", "parse_model")
@@ -206,13 +207,19 @@ def _check_layers(d: dict) -> None:
 
 
 def parse_model(d, ch, verbose=True):
-    """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result."""
+    """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result. A YOLOv5-format head
+    (``Detect, [nc, anchors]``) is built as ``AnchorDetect`` (``yolo_attn.plugin.anchor_rows``)."""
     from yolo_attn.graph.dialect import build_scope
 
+    anchor = False
     if isinstance(d, dict):
+        anchor = anchor_rows.route_rows(d)
         _check_layers(d)
     with build_scope():  # a row built n > 1 times is noted once
-        return _adapter.parse_model(d, ch, verbose)
+        model, save = _adapter.parse_model(d, ch, verbose)
+    if anchor:
+        anchor_rows.finish_model(model, sys._getframe(1), _adapter.tasks)
+    return model, save
 
 
 def check_yaml(file, suffix=(".yaml", ".yml"), hard=True):
@@ -343,8 +350,19 @@ def _self_test() -> None:
         raise RuntimeError(f"self-test: SE repeated twice from layer 0 got input channels {got}, expected [8, 8]")
 
 
+def _install_anchor_head() -> None:
+    """``AnchorDetect`` as a yaml layer name (YOLOv5's ``Detect, [nc, anchors]`` rows are routed to it)."""
+    from yolo_attn.anchor.head import AnchorDetect
+
+    anchor_rows.wrap_head_init(AnchorDetect, _adapter)
+    _adapter.set("AnchorDetect", AnchorDetect)
+
+
 def _uninstall() -> None:
     remove_registry_listener(_on_register)
+    from yolo_attn.anchor.head import AnchorDetect
+
+    anchor_rows.unwrap_head_init(AnchorDetect)
     for cls in set(ATTENTION_REGISTRY.values()):
         _unwrap_init(cls)
     _adapter.restore()
@@ -362,6 +380,7 @@ def install() -> None:
         check_yaml.__wrapped__ = _adapter.check_yaml
         _adapter.set("parse_model", parse_model)
         _adapter.set("check_yaml", check_yaml)
+        _install_anchor_head()
         _self_test()
     except Exception as e:
         _uninstall()
