@@ -128,3 +128,31 @@ def test_no_subcommand_still_lists_the_modules():
     r = subprocess.run([sys.executable, "-c", "from yolo_attn.__main__ import run; import sys; "
                         "sys.argv=['x', '--help']; run()"], capture_output=True, text=True, env=subprocess_env())
     assert "--scale" in r.stdout and "check IN.yaml" in r.stdout
+
+
+def test_yolov5_format_fork_yaml_builds_yolov5s_plus_the_modules():
+    """YOLOv5 format (multiples, anchors, Detect [nc, anchors]) through the anchor head: YOLOv5 v7.0's own yolov5s
+    count (7,235,389, REFERENCE.md; held against YOLOv5's code in tests/anchor) plus the five modules'."""
+    import yolo_attn
+
+    model, notes = build_yaml(load_yaml(WILD / "yolov5s_v5fork.yaml"))
+    clean, clean_notes = build_yaml(load_yaml(WILD / "yolov5s_v5dialect.yaml"))
+    mods = (yolo_attn.EMA(128), yolo_attn.SE(256), yolo_attn.SRM(512), yolo_attn.SimAM(), yolo_attn.CBAM(512))
+    assert _params(model) == _params(clean) == 7_235_389 + sum(_params(m) for m in mods)
+    assert _layers(model) == _layers(clean) and clean_notes == []
+    assert [n.i for n in notes] == [5, 8, 11, 21, 28]
+    assert notes[1].text == ("yolov5s_v5fork.yaml layer 8 [-1, 1, SElayer, [512]]: 512 is the channel count (fork "
+                             "style); SElayer is seed 001's name for SE; built SE(256, reduction=16)")
+    assert type(model).__name__ == "AnchorDetectionModel"
+
+
+def test_fix_keeps_anchors_and_the_yolov5_head(tmp_path):
+    src = tmp_path / "yolov5s_v5fork.yaml"
+    src.write_text((WILD / "yolov5s_v5fork.yaml").read_text())
+    r = _run("fix", src, "-o", tmp_path / "yolov5s_v5fixed.yaml")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "yolov5s_v5fixed.yaml").read_text()
+    assert "anchors:\n- [10, 13, 16, 30, 33, 23]" in text and "  - [[21, 24, 28], 1, Detect, [nc, anchors]] # 29" in text
+    assert "depth_multiple: 0.33" in text and "  - [-1, 1, SE, []] # 8" in text
+    fixed, notes = build_yaml(load_yaml(tmp_path / "yolov5s_v5fixed.yaml"))
+    assert notes == [] and _layers(fixed) == _layers(build_yaml(load_yaml(src))[0])

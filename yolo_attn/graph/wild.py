@@ -1,7 +1,7 @@
 """A yaml from the wild, built and rewritten: the logic of ``python -m yolo_attn check|fix``.
 
 ``build_yaml(path, scale)`` builds a model yaml the way ``YOLO(path)`` does (ultralytics' ``yaml_model_load`` then
-``DetectionModel``; a YOLOv5-format yaml with ``anchors:`` and ``Detect, [nc, anchors]`` through the anchor head,
+``DetectionModel``; a YOLOv5-format yaml with ``anchors:`` and ``Detect, [nc, anchors]`` gets the anchor head,
 ``yolo_attn.anchor``) and returns the notes of every converted row. ``dialect_dict(d, notes)`` rewrites the rows in
 yolo_attn's own dialect (our class names, no channel arguments); ``write_dialect_yaml`` writes it one row per line
 with ``# i`` comments, keeping every other key (``nc``, ``scales`` or the multiples, ``anchors``) and each ``from``.
@@ -30,24 +30,12 @@ def load_yaml(path, scale: str | None = None) -> dict:
     return d
 
 
-def _is_anchor_yaml(d: dict) -> bool:
-    head = model_rows(d)[-1] if model_rows(d) else None
-    return "anchors" in d and head is not None and head[2] == "Detect" and "anchors" in [str(a) for a in head[3]]
-
-
 def build_model(d: dict):
-    """Build model dict ``d`` as ``YOLO()`` would: ultralytics' DetectionModel, or the anchor head for YOLOv5 yamls."""
-    d = copy.deepcopy(d)
-    if _is_anchor_yaml(d):
-        try:
-            from yolo_attn.anchor.model import AnchorDetectionModel
-        except ImportError:
-            raise ValueError(f"{d.get('yaml_file')}: a YOLOv5-format yaml (anchors: and Detect [nc, anchors]) needs "
-                             f"yolo_attn's anchor head (yolo_attn.anchor), which this installation lacks") from None
-        return AnchorDetectionModel(d, verbose=False)
+    """Build model dict ``d`` as ``YOLO()`` would: ultralytics' DetectionModel (a YOLOv5-format yaml, ``anchors:`` and
+    ``Detect, [nc, anchors]``, becomes yolo_attn's ``AnchorDetectionModel`` there, through the parse_model hook)."""
     from ultralytics.nn.tasks import DetectionModel
 
-    return DetectionModel(d, verbose=False)
+    return DetectionModel(copy.deepcopy(d), verbose=False)
 
 
 def build_yaml(d: dict):
