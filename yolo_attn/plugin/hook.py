@@ -240,11 +240,15 @@ def _args_hint(cls) -> str:
     return "[" + ", ".join(f"{p.name}={p.default!r}" if p.default is not p.empty else p.name for p in params) + "]"
 
 
-SITE_FINDERS: list = [_adapter.build_site]  # frame -> BuildSite | None, one per model builder (ultralytics; YOLOv5 when imported)
+SITE_FINDERS: list = []  # frame -> BuildSite | None of the other model builders (YOLOv5's, by yolo_attn.yolov5)
 
 
 def find_build_site(frame) -> BuildSite | None:
-    """The :class:`BuildSite` when ``frame`` is one of the known builders' ``parse_model`` (or its n > 1 genexpr)."""
+    """The :class:`BuildSite` when ``frame`` is ultralytics' or another known builder's ``parse_model`` (or its
+    n > 1 genexpr)."""
+    site = _adapter.build_site(frame)
+    if site is not None:
+        return site
     for finder in SITE_FINDERS:
         site = finder(frame)
         if site is not None:
