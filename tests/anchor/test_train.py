@@ -140,7 +140,66 @@ def test_anchor_count_yaml_trains_with_anchors_from_the_data(data, tmp_path):
 
 @pytest.mark.slow
 def test_noautoanchor_keeps_the_yaml_anchors(data, tmp_path):
+    """--noautoanchor, and YOLOv5-only settings given as key=value reach the loss (scaled) and the checkpoint."""
     r, out = _train(["--cfg", "yolov5n.yaml", "--anchors", "--noautoanchor", "--data", str(data),
-                     "--project", str(tmp_path / "runs"), *TINY], tmp_path)
+                     "--project", str(tmp_path / "runs"), *TINY, "obj=0.7", "anchor_t=3.0"], tmp_path)
     assert r.returncode == 0, out[-4000:]
     assert "AutoAnchor: skipped (--noautoanchor)" in out and "Best Possible Recall" not in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("defaults:"))
+    assert "optimizer SGD" in line and "obj " not in line and "anchor_t" not in line  # given, so not a default
+    ckpt = torch.load(tmp_path / "runs" / "yolov5n-anchors" / "weights" / "last.pt", map_location="cpu",
+                      weights_only=False)
+    net = ckpt.get("ema") or ckpt["model"]
+    assert net.yaml["hyp"] == {"obj": 0.7, "anchor_t": 3.0, "noautoanchor": True}
+    assert net.hyp["obj"] == pytest.approx(0.7 * (64 / 640) ** 2) and net.hyp["anchor_t"] == 3.0
+    assert net.hyp["box"] == pytest.approx(0.05) and net.hyp["cls"] == pytest.approx(0.5 * 4 / 80)
+
+
+@pytest.mark.slow
+def test_killed_anchor_run_resumes_with_its_head_and_anchors(data, tmp_path):
+    """--resume: the anchor trainer again (obj_loss column continues), AutoAnchor not re-run, anchors kept."""
+    import os
+    import signal
+    import time
+
+    project, run = tmp_path / "runs", tmp_path / "runs" / "killed"
+    last = run / "weights" / "last.pt"
+    cfg = tmp_path / "yolov5n-count.yaml"
+    src = yaml.safe_load((Path(__import__("yolo_attn").CONFIG_DIR) / "yolov5-se.yaml").read_text())
+    src["anchors"], src["head"][-1][3] = 3, ["nc", "anchors"]  # computed anchors must survive the resume
+    cfg.write_text(yaml.safe_dump(src, sort_keys=False))
+    cmd = [sys.executable, str(REPO / "train_attn.py"), "--cfg", str(cfg), "--data", str(data), "--name", "killed",
+           "--project", str(project), *TINY[2:], "--epochs", "3"]
+    log = open(tmp_path / "first.log", "w")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+    def epoch():
+        try:
+            return torch.load(last, map_location="cpu", weights_only=False)["epoch"] if last.is_file() else None
+        except Exception:  # caught mid-write
+            return None
+
+    try:
+        deadline = time.monotonic() + 900
+        while epoch() is None and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+        log.close()
+    killed_at = epoch()
+    assert killed_at is not None and killed_at < 2, (tmp_path / "first.log").read_text()[-3000:]
+    before = torch.load(last, map_location="cpu", weights_only=False)
+    anchors = (before.get("ema") or before["model"]).model[-1].anchors.float().clone()
+    r = subprocess.run([sys.executable, str(REPO / "train_attn.py"), "--resume", str(last), "--device", "cpu",
+                        "--workers", "0"], cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True,
+                       timeout=1200)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert "Resuming training" in out and "AutoAnchor" not in out
+    rows = list(csv.DictReader(open(run / "results.csv")))
+    assert [int(float(x["epoch"])) for x in rows] == [1, 2, 3]
+    assert all(float(x["train/obj_loss"]) > 0 for x in rows)
+    after = torch.load(run / "weights" / "best.pt", map_location="cpu", weights_only=False)
+    torch.testing.assert_close((after.get("ema") or after["model"]).model[-1].anchors.float(), anchors)

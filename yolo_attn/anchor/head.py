@@ -63,7 +63,9 @@ class AnchorDetect(Detect):
     """
 
     anchors = _BufferAttr("anchors")
-    cv2 = cv3 = ()  # ultralytics' BaseModel.load compares Detect branches; this head has none
+    # ultralytics' BaseModel.load compares the Detect branches of source and target (cv2 widths, then cv3 when set);
+    # this head has neither: equal empty lists, and no cv3 to rebuild
+    cv2, cv3 = (), None
     head_kind = "anchor"  # read by the run naming / compare grouping: YOLOv5 v6/v7 anchor-based head
 
     def __init__(self, nc: int = 80, anchors=(), ch=(), inplace: bool = True):

@@ -16,7 +16,19 @@ from yolo_attn.anchor.head import AnchorDetect
 from yolo_attn.anchor.hyp import loss_hyp
 from yolo_attn.engine.trainers import AttnDetectionTrainer
 
-__all__ = ("AnchorDetectionTrainer",)
+__all__ = ("AnchorDetectionTrainer", "YOLOv5Settings")
+
+
+class YOLOv5Settings:
+    """A ``on_pretrain_routine_start`` callback handing the YOLOv5-only settings (``obj``, ``anchor_t``,
+    ``noautoanchor`` ...; not ultralytics arguments) to the trainer, whose ``get_model`` puts them into the model's
+    ``yaml["hyp"]`` (and so into the checkpoint, for resume)."""
+
+    def __init__(self, hyp: dict):
+        self.hyp = dict(hyp)
+
+    def __call__(self, trainer):
+        trainer.yolov5_hyp = dict(self.hyp)
 
 
 class AnchorDetectionTrainer(AttnDetectionTrainer):
@@ -25,6 +37,13 @@ class AnchorDetectionTrainer(AttnDetectionTrainer):
     def _head(self):
         head = unwrap_model(self.model).model[-1]
         return head if isinstance(head, AnchorDetect) else None
+
+    def get_model(self, cfg=None, weights=None, verbose=True):
+        model = super().get_model(cfg=cfg, weights=weights, verbose=verbose)
+        given = getattr(self, "yolov5_hyp", None)
+        if given and isinstance(model.model[-1], AnchorDetect):
+            model.yaml["hyp"] = {**(model.yaml.get("hyp") or {}), **given}
+        return model
 
     def set_model_attributes(self):
         super().set_model_attributes()

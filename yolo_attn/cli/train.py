@@ -10,7 +10,7 @@ import argparse
 
 from yolo_attn.engine.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
 
-__all__ = ("add_train_args", "parse_args", "train_kwargs", "run", "resolve_data_alias")
+__all__ = ("add_train_args", "parse_args", "fill_demo_defaults", "train_kwargs", "run", "resolve_data_alias")
 
 
 def _both(key: str) -> str:
@@ -70,15 +70,21 @@ def resolve_data_alias(data: str | None) -> str | None:
     return str(default_hard_dataset()) if data in (HARD_ALIAS, HARD_ALIAS + ".yaml") else data
 
 
+def fill_demo_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Set ``--epochs --batch-size --imgsz --workers`` left unset to the demo set's defaults (``DEMO_DEFAULTS``)."""
+    for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
+        if getattr(args, attr) is None:
+            setattr(args, attr, DEMO_DEFAULTS[key])
+    return args
+
+
 def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dict]:
     """``(positional, keyword)`` arguments of ``yolo_attn.engine.train.train`` for parsed ``train_attn.py`` flags."""
-    from yolo_attn.engine.checks import pass_through
+    from yolo_attn.cli.passthrough import pass_through
 
     data = resolve_data_alias(args.data)
     if data != args.data:  # the embedded hard set is trained like the demo set (15 epochs at 128 px), not like COCO
-        for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
-            if getattr(args, attr) is None:
-                setattr(args, attr, DEMO_DEFAULTS[key])
+        fill_demo_defaults(args)
     kw = dict(
         weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz, device=args.device,
         workers=args.workers, project=args.project, name=args.name, seeds=args.seed, resume=args.resume,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from yolo_attn.graph.checks import is_attention, model_rows
+from yolo_attn.graph.rows import model_rows, strip_attention as _strip_rows
 
 __all__ = ("load_yaml", "build_yaml", "strip_attention", "attention_cost", "dialect_dict", "write_dialect_yaml")
 
@@ -48,23 +48,26 @@ def build_yaml(d: dict):
 
 
 def strip_attention(d: dict) -> dict:
-    """Model dict ``d`` without its attention rows, ``from`` indices re-pointed (a reader of an attention layer reads
-    its input): the base the attention cost is measured against."""
-    out, remap, keep = copy.deepcopy(d), {}, []
-    for i, (f, n, m, args) in enumerate(model_rows(d)):
-        src = [j if j >= 0 else i + j for j in (f if isinstance(f, (list, tuple)) else [f])]
-        src = [remap.get(j, j) if j >= 0 else j for j in src]
-        if is_attention(m):
-            remap[i] = src[0]
-            continue
-        remap[i] = len(keep)
-        new_f = src if isinstance(f, (list, tuple)) else src[0]
-        if not isinstance(f, (list, tuple)) and f == -1 and src[0] == len(keep) - 1:
-            new_f = -1
-        keep.append([new_f, n, m, copy.deepcopy(args)])
-    nb_kept = sum(1 for row in (d.get("backbone") or []) if not is_attention(row[2]))
-    out["backbone"], out["head"] = keep[:nb_kept], keep[nb_kept:]
+    """Model dict ``d`` without its attention rows (``yolo_attn.graph.rows.strip_attention``: a reader of an attention
+    layer reads its input): the base the attention cost is measured against."""
+    out = copy.deepcopy(d)
+    _, base = _strip_rows(d)
+    keep = [[list(src) if len(src) > 1 or isinstance(row_f, list) else src[0], n, m, copy.deepcopy(a)]
+            for (src, n, m, a), row_f in zip(base, _base_froms(d))]
+    nb = sum(1 for row in (d.get("backbone") or []) if not is_attention_row(row))
+    out["backbone"], out["head"] = keep[:nb], keep[nb:]
     return out
+
+
+def is_attention_row(row) -> bool:
+    from yolo_attn.graph.rows import is_attention
+
+    return is_attention(row[2])
+
+
+def _base_froms(d: dict) -> list:
+    """The written ``from`` of each base row (list or int), to keep a one-entry list a list."""
+    return [row[0] for row in model_rows(d) if not is_attention_row(row)]
 
 
 def attention_cost(model, d: dict, imgsz: int = 640) -> tuple[int, float]:
