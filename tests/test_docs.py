@@ -130,7 +130,8 @@ import contextlib, io, json, runpy, sys
 out = {}
 for target in json.loads(sys.argv[1]):
     buf = io.StringIO()
-    sys.argv = [target.split()[-1], "--help"]
+    # as Python itself: sys.argv[0] is "-m" while `python -m pkg` imports the package
+    sys.argv = ["-m" if target.startswith("-m ") else target, "--help"]
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
         try:
             if target.startswith("-m "):
