@@ -284,11 +284,11 @@ def _on_register(name: str, cls: type) -> None:
 
 
 def _self_test() -> None:
-    """Build ``Conv(3->8) -> Conv(8->16) -> 2 x SE`` from layer 0 (then a Concat that reads the SE output, so the
-    graph check has nothing to warn about) and check each SE got 8 input channels."""
+    """Build ``Conv(3->8) -> Conv(8->16) -> 2 x SE`` from layer 0 (then a Concat that reads the SE output and both
+    Convs, so the graph check has no unread layer to warn about) and check each SE got 8 input channels."""
     d = {
         "yaml_file": "yolo_attn self-test",
-        "backbone": [[-1, 1, "Conv", [8, 3, 2]], [-1, 1, "Conv", [16, 3, 2]], [[0], 2, "SE", [4]], [[-1, 0], 1, "Concat", [1]]],
+        "backbone": [[-1, 1, "Conv", [8, 3, 2]], [-1, 1, "Conv", [16, 3, 2]], [[0], 2, "SE", [4]], [[-1, 0, 1], 1, "Concat", [1]]],
         "head": [],
     }
     model, _ = tasks.parse_model(d, 3, verbose=False)
