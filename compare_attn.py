@@ -14,6 +14,7 @@ import sys
 
 from yolo_attn.cli.guard import main_guard
 from yolo_attn.analysis.compare import compare
+from yolo_attn.user_imports import add_import_arg, use_imports
 
 
 def parse_args(argv=None):
@@ -23,6 +24,7 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu", help="device for the latency measurement: cpu or a GPU index")
     p.add_argument("--latency-runs", type=int, default=20,
                    help="interleaved timing rounds per model (median reported; 0: no latency column)")
+    add_import_arg(p)
     return p.parse_args(argv)
 
 
@@ -30,6 +32,7 @@ def main(argv=None):
     from yolo_attn.engine.checks import check_device
 
     args = parse_args(argv)
+    use_imports(args.imports)
     check_device(args.device)
     result = compare(args.runs_dir, args.out, args.device, args.latency_runs)
     print(result["markdown"])

@@ -16,12 +16,15 @@ import sys
 
 from yolo_attn.cli.guard import main_guard
 from yolo_attn.engine.val import validate
+from yolo_attn.user_imports import add_import_arg, use_imports
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="checkpoint (.pt) to validate")
-    p.add_argument("--data", default=None, help="dataset yaml (default: the data the checkpoint was trained on)")
+    p.add_argument("--data", default=None,
+                   help="dataset yaml, or an embedded set: shapes, shapes-hard, shapes-seg (default: the data the "
+                        "checkpoint was trained on)")
     p.add_argument("--imgsz", "--img-size", "--img", dest="imgsz", type=int, default=None,
                    help="image size (default: the training size)")
     p.add_argument("--batch-size", "--batch", dest="batch_size", type=int, default=16, help="batch size (default: 16)")
@@ -32,6 +35,7 @@ def parse_args(argv=None):
     p.add_argument("--name", default="val")
     p.add_argument("--exist-ok", action="store_true")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
+    add_import_arg(p)
     return p.parse_known_args(argv)
 
 
@@ -39,6 +43,7 @@ def main(argv=None):
     from yolo_attn.engine.checks import pass_through
 
     args, extra = parse_args(argv)
+    use_imports(args.imports)
     validate(args.weights, args.data, imgsz=args.imgsz, batch=args.batch_size, device=args.device, split=args.split,
              workers=args.workers, project=args.project, name=args.name, exist_ok=args.exist_ok, **pass_through(extra))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from yolo_attn.engine.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
+from yolo_attn.user_imports import add_import_arg, use_imports
 
 __all__ = ("add_train_args", "parse_args", "train_kwargs", "run", "resolve_data_alias")
 
@@ -29,8 +30,8 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--attn-args", default="", help="the module's own args (never channels), e.g. 8 or 16,7")
     p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
     p.add_argument("--data", default=None,
-                   help="dataset yaml: coco.yaml, VisDrone.yaml, shapes-hard (the embedded hard set, demo defaults) or a "
-                        "path (default: embedded demo set)")
+                   help="dataset yaml: coco.yaml, VisDrone.yaml, a path, or an embedded set: shapes (the demo set), "
+                        "shapes-hard, shapes-seg (demo defaults; default: shapes, shapes-seg for a segmentation model)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
                         "indices across inserted attention rows (yolo_attn.load_weights); trains with optimizer=SGD "
                         "unless optimizer=... is given")
@@ -50,6 +51,7 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
+    add_import_arg(p)
     return p
 
 
@@ -60,10 +62,14 @@ def parse_args(argv=None, description: str | None = None):
 
 
 def resolve_data_alias(data: str | None) -> str | None:
-    """``shapes-hard`` -> the embedded hard set's yaml (generated on first use); anything else unchanged."""
-    from yolo_attn.data.shapes_hard import HARD_ALIAS, default_hard_dataset
+    """An embedded set's name (``shapes``, ``shapes-hard``, ``shapes-seg``) -> its dataset yaml (generated on first
+    use, ``yolo_attn.data.embedded``); anything else unchanged."""
+    from pathlib import Path
 
-    return str(default_hard_dataset()) if data in (HARD_ALIAS, HARD_ALIAS + ".yaml") else data
+    from yolo_attn.data.embedded import embedded_dataset
+
+    found = None if data is None or Path(data).is_file() else embedded_dataset(data)
+    return str(found) if found else data
 
 
 def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dict]:
@@ -71,7 +77,7 @@ def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dic
     from yolo_attn.engine.checks import pass_through
 
     data = resolve_data_alias(args.data)
-    if data != args.data:  # the embedded hard set is trained like the demo set (15 epochs at 128 px), not like COCO
+    if data != args.data:  # the embedded sets are trained like the demo set (15 epochs at 128 px), not like COCO
         for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
             if getattr(args, attr) is None:
                 setattr(args, attr, DEMO_DEFAULTS[key])
@@ -88,5 +94,7 @@ def run(argv=None):
     """Parse ``train_attn.py`` arguments and train; return the run folders."""
     from yolo_attn.engine.train import train
 
-    pos, kw = train_kwargs(*parse_args(argv))
+    args, extra = parse_args(argv)
+    use_imports(args.imports)  # before any yaml is read: the user's modules register their classes
+    pos, kw = train_kwargs(args, extra)
     return train(*pos, **kw)

@@ -25,6 +25,8 @@ __all__ = (
     "check_model_cfg",
     "run_dir",
     "pass_through",
+    "check_settings",
+    "settings_error",
 )
 
 
@@ -129,18 +131,22 @@ def _dataset_root(data: dict, yaml_file: Path) -> Path:
 def resolve_data(data: str | None) -> str:
     """``--data`` value -> path of a dataset yaml whose train/val folders exist; never downloads.
 
-    None gives the embedded synthetic set (generated on first use). ``coco.yaml`` / ``VisDrone.yaml`` are the
-    yamls shipped in ``yolo_attn/data`` (ultralytics' own ones would download). A missing yaml or dataset folder
-    raises ``UsageError`` naming the path and how to obtain or convert the data.
+    None gives the embedded demo set; ``shapes``, ``shapes-hard`` and ``shapes-seg`` name the embedded sets
+    (``yolo_attn.data.embedded``, generated on first use; a file of that name in the working directory wins).
+    ``coco.yaml`` / ``VisDrone.yaml`` are the yamls shipped in ``yolo_attn/data`` (ultralytics' own ones would
+    download). A missing yaml or dataset folder raises ``UsageError`` naming the path and how to obtain or convert
+    the data.
     """
     from yolo_attn.data import DATA_DIR
-    from yolo_attn.data.synthetic import default_dataset
+    from yolo_attn.data.embedded import EMBEDDED, demo_dataset, embedded_dataset, is_embedded
 
     if data is None:
-        return str(default_dataset())
+        return str(demo_dataset())
     f = Path(data)
     if f.is_dir():
         raise UsageError(_folder_message(f))
+    if not f.is_file() and is_embedded(data):
+        return str(embedded_dataset(data))
     if not f.is_file():
         shipped = {p.name.lower(): p for p in DATA_DIR.glob("*.yaml")}
         if f.name.lower() in shipped and len(f.parts) == 1:
@@ -148,7 +154,7 @@ def resolve_data(data: str | None) -> str:
         else:
             raise UsageError(
                 f"--data {data}: no such dataset yaml. Shipped: {', '.join(sorted(p.name for p in shipped.values()))}; "
-                f"omit --data for the embedded demo set. {_how_to_get(data)}"
+                f"embedded: {', '.join(EMBEDDED)} (omit --data for the demo set). {_how_to_get(data)}"
             )
     d = yaml.safe_load(f.read_text()) or {}
     if "names" not in d or "val" not in d:
@@ -260,7 +266,7 @@ def run_dir(project: str, name: str, exist_ok: bool) -> tuple[str, str]:
     """(absolute project, name) so ultralytics saves to ``project/name`` exactly, not under ``runs/detect/``.
 
     ultralytics puts a relative ``project`` under its ``runs_dir/detect``; an absolute one is used as is. Without
-    ``exist_ok`` it increments the name (``exp`` -> ``exp2``) rather than overwrite, as YOLOv5 does.
+    ``exist_ok`` it increments the name (``exp`` -> ``exp-2``, ultralytics' ``increment_path``) rather than overwrite.
     """
     return str(Path(project).resolve()), name
 
@@ -275,4 +281,29 @@ def pass_through(extra: list[str]) -> dict:
             raise UsageError(f"unrecognised argument {word!r}; extra ultralytics settings are written key=value, e.g. lr0=0.005")
         k, v = word.split("=", 1)
         out[k] = smart_value(v)
+    check_settings(out, {k: w for w in extra if "=" in w for k in [w.split("=", 1)[0]]})
     return out
+
+
+def settings_error(e: SyntaxError) -> str:
+    """ultralytics' message for unknown settings (with its suggestions), on one line, without the CLI help."""
+    from ultralytics.cfg import CLI_HELP_MSG
+
+    text = str(e.msg if e.msg is not None else e).split(CLI_HELP_MSG)[0]
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def check_settings(settings: dict, words: dict | None = None) -> None:
+    """Refuse a ``key=value`` setting ultralytics does not know, before any run folder, with ultralytics' own check
+    and suggestion (``lr=0.001``: "'lr' is not a valid YOLO argument. Similar arguments are i.e. ['lr0=0.01',
+    'lrf=0.01']."), as one ``UsageError`` line instead of its CLI help and a ``SyntaxError`` traceback."""
+    from ultralytics.cfg import DEFAULT_CFG_DICT, check_dict_alignment
+
+    from yolo_attn.plugin.cli import without_cli_help
+
+    try:
+        with without_cli_help():
+            check_dict_alignment(DEFAULT_CFG_DICT, dict(settings))
+    except SyntaxError as e:
+        bad = [w for k, w in (words or {}).items() if k not in DEFAULT_CFG_DICT]
+        raise UsageError(f"{' '.join(bad) + ': ' if bad else ''}{settings_error(e)}") from None

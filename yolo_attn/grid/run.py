@@ -61,7 +61,7 @@ def init_ray(address: str | None, num_cpus: int | None = None):
         return False
     address = address or os.getenv("RAY_ADDRESS")
     env = {"RAY_CHDIR_TO_TRIAL_DIR": "0"}  # trials keep the driver's working directory (relative --data paths)
-    env.update({k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_CONFIG_DIR", "YOLO_ATTN_DATASETS", "PYTHONPATH") if k in os.environ})
+    env.update({k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_CONFIG_DIR", "YOLO_ATTN_DATASETS", "YOLO_ATTN_IMPORT", "PYTHONPATH") if k in os.environ})
     if address:
         ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=True)
     else:

@@ -176,7 +176,7 @@ def _check_layers(d: dict) -> None:
             raise KeyError(
                 f"{yaml_file}: layer {i} uses unknown module {name!r}.{hint} Registered attention modules: "
                 f"{', '.join(registered)} (import yolo_attn before building; register your own with "
-                f"@yolo_attn.register_attention)"
+                f"@yolo_attn.register_attention and load its module with --import MODULE or YOLO_ATTN_IMPORT=MODULE)"
             )
         if name in ATTENTION_REGISTRY and isinstance(f, list):
             if len(f) != 1:
