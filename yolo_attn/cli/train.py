@@ -28,7 +28,9 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--at", default=None,
                    help="where --attn goes: backbone (default, before SPPF), stages, neck, base layer indices 6,8, or a list backbone,neck")
     p.add_argument("--attn-args", default="", help="the module's own args (never channels), e.g. 8 or 16,7")
-    p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
+    p.add_argument("--scale", default=None,
+                   help="model scale n/s/m/l/x: for --cfg all (default n), and applied to a scale-less --cfg name "
+                        "(--cfg yolov5.yaml --scale s = yolov5s.yaml); a --cfg that says another scale is refused")
     p.add_argument("--data", default=None,
                    help="dataset yaml: coco.yaml, VisDrone.yaml, a path, or an embedded set: shapes (the demo set), "
                         "shapes-hard, shapes-seg (demo defaults; default: shapes, shapes-seg for a segmentation model)")

@@ -139,7 +139,7 @@ def train(
     seeds=(0,),
     resume: bool | str = False,
     exist_ok: bool = False,
-    scale: str = "n",
+    scale: str | None = None,
     compile_modules: bool = False,
     attn: str | None = None,
     at=None,
@@ -160,7 +160,8 @@ def train(
     ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
-    ``yolov5n-simam.yaml`` without ``attn`` and is required with it.
+    ``yolov5n-simam.yaml`` without ``attn`` and is required with it. ``scale``: the scale of ``cfg="all"`` (default n),
+    given to scale-less names (``yolov5.yaml`` -> ``yolov5s.yaml``); a ``cfg`` that says another scale is refused.
     """
     from ultralytics import YOLO
 
@@ -187,7 +188,7 @@ def train(
     if cfg is None:
         if attn:
             raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
-        cfg = "yolov5n-simam.yaml"
+        cfg = f"yolov5{scale or 'n'}-simam.yaml"
     if attn and cfg.strip().lower() == "all":
         raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
     cfgs = resolve_cfgs(cfg, scale)
