@@ -75,7 +75,7 @@ def test_unknown_name_lists_the_embedded_sets(tiny_defaults):
     from yolo_attn.engine.checks import UsageError, resolve_data
 
     with pytest.raises(UsageError, match=r"--data shapes-hrad: no such dataset yaml\. Shipped: VisDrone\.yaml, "
-                                         r"coco\.yaml; embedded: shapes, shapes-hard, shapes-seg"):
+                                         r"coco\.yaml; embedded sets: shapes, shapes-hard, shapes-seg; omit --data"):
         resolve_data("shapes-hrad")
 
 

@@ -186,7 +186,7 @@ def resolve_data(data: str | None) -> str:
         else:
             raise UsageError(
                 f"--data {data}: no such dataset yaml. Shipped: {', '.join(sorted(p.name for p in shipped.values()))}; "
-                f"embedded: {', '.join(EMBEDDED)} (omit --data for the demo set). {_how_to_get(data)}"
+                f"embedded sets: {', '.join(EMBEDDED)}; omit --data for the embedded demo set. {_how_to_get(data)}"
             )
     d = yaml.safe_load(f.read_text()) or {}
     if "names" not in d or "val" not in d:
