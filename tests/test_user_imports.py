@@ -156,7 +156,7 @@ def test_env_var_reaches_a_ray_trial(user_dir, monkeypatch):
 
     monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.delenv("YOLO_ATTN_IMPORT", raising=False)
+    monkeypatch.setenv("YOLO_ATTN_IMPORT", "")  # recorded, so the value use_imports sets is undone after the test
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.chdir(user_dir)
     monkeypatch.setattr(sys, "path", list(sys.path))
