@@ -62,7 +62,7 @@ def use_imports(names) -> list:
     try:
         modules = import_modules(names)
     except ModuleNotImportable as e:
-        from yolo_attn.engine.checks import UsageError
+        from yolo_attn.errors import UsageError
 
         raise UsageError(str(e)) from None
     merged = list(dict.fromkeys(_names(os.environ.get(ENV)) + names))

@@ -37,13 +37,13 @@ def test_visualize_help_names_the_folders_it_makes(tmp_path):
     ("yolov5n-se.yaml", None, ["yolov5n-se.yaml"]),
 ])
 def test_scale_is_applied_to_scale_less_names(cfg, scale, expected):
-    from yolo_attn.engine.checks import resolve_cfgs
+    from yolo_attn.engine.configs import resolve_cfgs
 
     assert resolve_cfgs(cfg, scale) == expected
 
 
 def test_scale_contradicting_the_cfg_is_refused(tmp_path):
-    from yolo_attn.engine.checks import UsageError, resolve_cfgs
+    from yolo_attn.engine.configs import UsageError, resolve_cfgs
 
     with pytest.raises(UsageError, match=r"--cfg yolov5n-se.yaml --scale s: the config name already says scale 'n'; "
                                          r"drop --scale, or give --cfg yolov5s-se.yaml"):

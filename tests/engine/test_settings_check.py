@@ -28,7 +28,7 @@ def test_lr_is_one_error_line_naming_lr0(tmp_path, script, args):
 
 
 def test_pass_through_checks_every_key_at_once():
-    from yolo_attn.engine.checks import UsageError, pass_through
+    from yolo_attn.cli.passthrough import UsageError, pass_through
 
     assert pass_through(["lr0=0.005", "mosaic=0.5"]) == {"lr0": 0.005, "mosaic": 0.5}
     with pytest.raises(UsageError) as e:

@@ -11,7 +11,7 @@ import argparse
 from yolo_attn.engine.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
 from yolo_attn.user_imports import add_import_arg, use_imports
 
-__all__ = ("add_train_args", "parse_args", "train_kwargs", "run", "resolve_data_alias")
+__all__ = ("add_train_args", "parse_args", "fill_demo_defaults", "train_kwargs", "run", "resolve_data_alias")
 
 
 def _both(key: str) -> str:
@@ -33,7 +33,7 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "(--cfg yolov5.yaml --scale s = yolov5s.yaml); a --cfg that says another scale is refused")
     p.add_argument("--data", default=None,
                    help="dataset yaml: coco.yaml, VisDrone.yaml, a path, or an embedded set: shapes (the demo set), "
-                        "shapes-hard, shapes-seg (demo defaults; default: shapes, shapes-seg for a segmentation model)")
+                        "shapes-hard, shapes-seg (demo defaults; default: shapes)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
                         "indices across inserted attention rows (yolo_attn.load_weights); trains with optimizer=SGD "
                         "unless optimizer=... is given")
@@ -74,15 +74,21 @@ def resolve_data_alias(data: str | None) -> str | None:
     return str(found) if found else data
 
 
+def fill_demo_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Set ``--epochs --batch-size --imgsz --workers`` left unset to the demo set's defaults (``DEMO_DEFAULTS``)."""
+    for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
+        if getattr(args, attr) is None:
+            setattr(args, attr, DEMO_DEFAULTS[key])
+    return args
+
+
 def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dict]:
     """``(positional, keyword)`` arguments of ``yolo_attn.engine.train.train`` for parsed ``train_attn.py`` flags."""
-    from yolo_attn.engine.checks import pass_through
+    from yolo_attn.cli.passthrough import pass_through
 
     data = resolve_data_alias(args.data)
     if data != args.data:  # the embedded sets are trained like the demo set (15 epochs at 128 px), not like COCO
-        for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
-            if getattr(args, attr) is None:
-                setattr(args, attr, DEMO_DEFAULTS[key])
+        fill_demo_defaults(args)
     kw = dict(
         weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz, device=args.device,
         workers=args.workers, project=args.project, name=args.name, seeds=args.seed, resume=args.resume,

@@ -22,30 +22,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ("main", "use_attn_trainers", "guarded_train")
-
-
-def use_attn_trainers() -> None:
-    """Make ``YOLO(...).train()`` without a ``trainer=`` pick yolo_attn's trainer for detect and segment models.
-
-    ultralytics picks the trainer class in ``Model._smart_load("trainer")`` from the model's task map; this wraps that
-    one lookup (idempotent). Other tasks and every other lookup (validator, predictor, model) are unchanged.
-    """
-    from ultralytics.engine.model import Model
-
-    from yolo_attn.engine.trainers import TRAINERS
-
-    original = Model._smart_load
-    if getattr(original, "_yolo_attn", False):
-        return
-
-    def _smart_load(self, key: str):
-        if key == "trainer" and self.task in TRAINERS:
-            return TRAINERS[self.task]
-        return original(self, key)
-
-    _smart_load._yolo_attn = True
-    Model._smart_load = _smart_load
+__all__ = ("main", "guarded_train")
 
 
 def _project_dir(task: str, kwargs: dict) -> Path:
@@ -84,16 +61,18 @@ def guarded_train():
 def _run(words: list[str]) -> None:
     from ultralytics.cfg import entrypoint
 
+    from yolo_attn.cli.passthrough import settings_error
     from yolo_attn.cli.yolo_args import split_imports, with_data
-    from yolo_attn.engine.checks import UsageError, settings_error
-    from yolo_attn.engine.trainers import use_local_fonts
+    from yolo_attn.engine.trainers import TRAINERS
+    from yolo_attn.errors import UsageError
     from yolo_attn.plugin.cli import as_yolo_cli, without_cli_help
+    from yolo_attn.plugin.patches import use_attn_trainers, use_local_fonts
     from yolo_attn.user_imports import use_imports
 
     words, modules = split_imports(words)
     use_imports(modules)
     words = with_data(words)
-    use_attn_trainers()
+    use_attn_trainers(TRAINERS)
     use_local_fonts()
     sys.argv[1:] = words  # in place: ultralytics.cfg.ARGV is this same list, read by entrypoint
     try:

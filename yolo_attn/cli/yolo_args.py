@@ -15,7 +15,7 @@ __all__ = ("split_imports", "mode_and_task", "with_data")
 
 def split_imports(words: list[str]) -> tuple[list[str], list[str]]:
     """``(other words, modules)`` of ``--import MODULE`` / ``--import=MODULE``."""
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
 
     rest, modules, it = [], [], iter(words)
     for w in it:

@@ -11,21 +11,22 @@ import os
 from pathlib import Path
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
-from yolo_attn.engine.checks import (
-    UsageError, check_batch, check_device, check_epochs, check_imgsz, check_model_cfg, check_weights, resolve_cfgs,
-    resolve_data, run_dir,
-)
+from yolo_attn.engine.checkpoints import check_weights
+from yolo_attn.engine.checks import check_batch, check_device, check_epochs, check_imgsz, run_dir
+from yolo_attn.engine.configs import check_model_cfg, resolve_cfgs
+from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.errors import UsageError
 from ultralytics.utils import LOGGER
 
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import (
-    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of, use_local_fonts,
+    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of,
 )
 from yolo_attn.graph.transfer import check_transfer
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
-    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "use_local_fonts",
+    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "run_matrix",
     "latest_last",
 )
 
@@ -163,53 +164,81 @@ def train(
     ``yolov5n-simam.yaml`` without ``attn`` and is required with it. ``scale``: the scale of ``cfg="all"`` (default n),
     given to scale-less names (``yolov5.yaml`` -> ``yolov5s.yaml``); a ``cfg`` that says another scale is refused.
     """
-    from ultralytics import YOLO
-
     device = check_device(device)
     if resume:
-        last = latest_last(project) if resume is True else resume
-        if not Path(last).is_file():
-            raise UsageError(f"--resume {last}: no such checkpoint")
-        ckpt = check_weights(last)
-        if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
-            raise UsageError(
-                f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
-                f"To train further, start a new run from it: --weights {last}"
-            )
-        task = check_task(task_of(ckpt), f"--resume {last}")
-        model = _with_compile(YOLO(last, task=task), compile_modules)
-        extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
-        model.train(resume=True, trainer=TRAINERS[task], **extra)
-        return [Path(model.trainer.save_dir)]
-
+        return [_resume(latest_last(project) if resume is True else resume, device, workers, compile_modules)]
     settings, note = resolve_defaults(data, device, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers)
     check_epochs(settings["epochs"])
     check_batch(settings["batch"])
+    cfgs = _base_cfgs(cfg, scale, attn)
+    check_imgsz(settings["imgsz"])
+    cfgs = _placed_cfgs(cfgs, attn, at, attn_args, run_dir(project, "")[0])
+    data = resolve_data(data)
+    if weights:
+        _check_fine_tune(weights, cfgs, overrides)
+    if note:
+        print(note)
+    project, _ = run_dir(project, "")
+    return [
+        train_one(c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
+                  exist_ok=exist_ok, compile_modules=compile_modules, **settings, **overrides)
+        for c, seed, run_name in run_matrix(cfgs, list(seeds) or [0], name)
+    ]
+
+
+def _resume(last, device, workers, compile_modules: bool) -> Path:
+    """``--resume``: continue the run of checkpoint ``last`` (a ``last.pt`` with its optimizer); its run folder."""
+    from ultralytics import YOLO
+
+    if not Path(last).is_file():
+        raise UsageError(f"--resume {last}: no such checkpoint")
+    ckpt = check_weights(last)
+    if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
+        raise UsageError(
+            f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
+            f"To train further, start a new run from it: --weights {last}"
+        )
+    task = check_task(task_of(ckpt), f"--resume {last}")
+    model = _with_compile(YOLO(last, task=task), compile_modules)
+    extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
+    model.train(resume=True, trainer=TRAINERS[task], **extra)
+    return Path(model.trainer.save_dir)
+
+
+def _base_cfgs(cfg: str | None, scale: str | None, attn: str | None) -> list[str]:
+    """``--cfg`` (default ``yolov5n-simam.yaml``; required with ``--attn``, which refuses ``all``) -> model yamls."""
     if cfg is None:
         if attn:
             raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
         cfg = f"yolov5{scale or 'n'}-simam.yaml"
     if attn and cfg.strip().lower() == "all":
         raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
-    cfgs = resolve_cfgs(cfg, scale)
-    check_imgsz(settings["imgsz"])
-    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
+    return resolve_cfgs(cfg, scale)
+
+
+def _placed_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
+    """The yamls to train: ``--attn`` inserted (``_attn_cfgs``), each built once and its task checked."""
+    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, project)
     for c in cfgs:
         check_model_cfg(c)
         check_task(task_of(c), f"--cfg {c}")
-    data = resolve_data(data)
-    if weights:
-        ckpt = check_weights(weights)
-        for c in cfgs:  # another base or scale: refuse before any run folder is made
-            check_transfer(c, ckpt, label=f"--weights {weights}")
-        if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
-            overrides["optimizer"] = "SGD"
-            LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto "
-                        "picks AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
-    if note:
-        print(note)
-    seeds = list(seeds) or [0]
-    project, _ = run_dir(project, "", exist_ok)
+    return cfgs
+
+
+def _check_fine_tune(weights: str, cfgs: list[str], overrides: dict) -> None:
+    """``--weights``: refuse another base or scale before any run folder exists; SGD unless ``optimizer`` is given."""
+    ckpt = check_weights(weights)
+    for c in cfgs:
+        check_transfer(c, ckpt, label=f"--weights {weights}")
+    if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
+        overrides["optimizer"] = "SGD"
+        LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto "
+                    "picks AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
+
+
+def run_matrix(cfgs: list[str], seeds: list[int], name: str | None) -> list[tuple[str, int, str]]:
+    """``(cfg, seed, run name)`` per run: ``name`` or the config stem, ``-<stem>`` when several configs share a
+    ``name``, ``-seed<k>`` when several seeds are given."""
     runs = []
     for c in cfgs:
         stem = Path(c).stem
@@ -219,10 +248,5 @@ def train(
                 run_name = f"{name}-{stem}"
             if len(seeds) > 1:
                 run_name += f"-seed{seed}"
-            runs.append(
-                train_one(
-                    c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
-                    exist_ok=exist_ok, compile_modules=compile_modules, **settings, **overrides,
-                )
-            )
+            runs.append((c, seed, run_name))
     return runs

@@ -9,23 +9,13 @@ layer, the row and the fix (errors for bad indices, warnings for unread layers).
 
 from __future__ import annotations
 
+from yolo_attn.graph.rows import from_entries, from_indices, is_attention, model_rows
+
 __all__ = ("check_graph",)
 
 # Layers whose output the model's forward consumes outside 'from' (YOLO-World's WorldModel.predict turns the
 # ImagePoolingAttn output into its text features), so no later row reading them is expected.
 SIDE_OUTPUT_MODULES = frozenset({"ImagePoolingAttn"})
-
-
-def model_rows(d: dict) -> list:
-    """Backbone and head rows of an ultralytics model dict, in layer-index order."""
-    return list(d.get("backbone") or []) + list(d.get("head") or [])
-
-
-def is_attention(name) -> bool:
-    """True for a row's module name that is a registered attention module."""
-    from yolo_attn.registry import ATTENTION_REGISTRY
-
-    return isinstance(name, str) and name in ATTENTION_REGISTRY
 
 
 def _where(d: dict, i: int, row) -> str:
@@ -34,8 +24,7 @@ def _where(d: dict, i: int, row) -> str:
 
 def _sources(d: dict, i: int, row) -> list[int]:
     """Absolute indices row ``i`` reads (``-1`` of row 0 is the image input); a ValueError for a bad index."""
-    f = row[0]
-    entries = f if isinstance(f, list) else [f]
+    entries = from_entries(row[0])
     if not entries:
         raise ValueError(f"{_where(d, i, row)}: 'from' is empty; give -1 (the previous layer) or a layer index")
     out = []
@@ -47,7 +36,7 @@ def _sources(d: dict, i: int, row) -> list[int]:
             raise ValueError(f"{_where(d, i, row)}: 'from' entry {j!r} is not an integer; {fix}")
         if i == 0 and j == -1:
             continue  # the image input
-        a = j if j >= 0 else i + j
+        (a,) = from_indices(i, j)
         if 0 <= a < i:
             out.append(a)
             continue
@@ -105,7 +94,7 @@ def _unread_layer(d: dict, rows: list, sources: list, a: int) -> str:
     """
     row = rows[a]
     near = [k for k in range(a + 1, len(rows))
-            if any(isinstance(j, int) and 0 <= j < a and a - j <= 3 for j in _from_entries(rows[k]))]
+            if any(isinstance(j, int) and 0 <= j < a and a - j <= 3 for j in from_entries(rows[k][0]))]
     if near:
         who = ", ".join(f"layer {k} {rows[k][2]} (from {rows[k][0]})" for k in near)
         hint = f"; rows that probably meant it: {who}"
@@ -117,6 +106,3 @@ def _unread_layer(d: dict, rows: list, sources: list, a: int) -> str:
         f"the yaml with yolo_attn.insert_attention)"
     )
 
-
-def _from_entries(row) -> list:
-    return row[0] if isinstance(row[0], list) else [row[0]]

@@ -12,7 +12,9 @@ unchanged (no input channels). The hook therefore, without copying or editing ul
 3. wraps ``tasks.parse_model`` to check the yaml first (:func:`_check_layers`), and ``tasks.check_yaml`` so
    ``YOLO("yolov5s-ema.yaml")`` also finds the configs shipped in ``yolo_attn/yaml`` after the user's own paths.
 
-Every contact with ultralytics internals goes through :class:`UltralyticsAdapter`. ``parse_model``'s frame is
+Every contact of the model builder with ultralytics internals goes through :class:`UltralyticsAdapter`; the other
+patches (fonts offline, the trainer lookup, CPU workers) are in ``yolo_attn.plugin.patches`` and the weights-only
+allow list in ``yolo_attn.plugin.safe_load``: nothing else in the package reads or changes ultralytics internals. ``parse_model``'s frame is
 recognised by its code object (found through any ``__wrapped__`` chain another plugin left) or, behind a wrapper
 without ``__wrapped__``, by its name and file, so other plugins may wrap ``parse_model`` before or after this one.
 A self-test builds a small model at import (SE repeated ``n = 2`` times from a non-adjacent layer); if it fails,
@@ -33,7 +35,7 @@ import ultralytics
 import ultralytics.nn.tasks as tasks
 
 from yolo_attn.registry import (
-    ATTENTION_REGISTRY, add_registry_listener, closest_names, remove_registry_listener,
+    ATTENTION_REGISTRY, SHIPPED_MODULES, add_registry_listener, closest_names, remove_registry_listener,
 )
 
 __all__ = ("SUPPORTED_ULTRALYTICS", "CONFIG_DIR", "SHIPPED_NAMES", "UltralyticsAdapter", "BuildSite", "install",
@@ -46,8 +48,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "yaml"
 # its own CBAM, ChannelAttention and SpatialAttention that parse_model cannot give input channels to (not usable as
 # yaml layers); should a future 8.4.x import such a class into ultralytics.nn.tasks, the shipped configs and users'
 # yamls still mean yolo_attn's module. Any other name already in that namespace (Concat, C3, Detect, ...) is refused.
-SHIPPED_NAMES = frozenset({"SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention",
-                           "GC", "BAM"})
+SHIPPED_NAMES = frozenset(SHIPPED_MODULES)
 _MISSING = object()
 
 
@@ -81,8 +82,8 @@ class BuildSite:
 
 
 class UltralyticsAdapter:
-    """The one place that reads or changes ultralytics internals: ``tasks``' namespace, ``parse_model``'s frame,
-    ``tasks.parse_model`` and ``tasks.check_yaml``. ``restore()`` puts back everything it changed."""
+    """The one place that reads or changes the model builder's internals: ``tasks``' namespace, ``parse_model``'s
+    frame, ``tasks.parse_model`` and ``tasks.check_yaml`` (other patches: ``yolo_attn.plugin.patches``). ``restore()`` puts back everything it changed."""
 
     def __init__(self, module=tasks):
         self.tasks = module
