@@ -159,7 +159,8 @@ def test_safe_allow_list_is_exactly_our_module_classes():
     classes = safe_classes()
     assert set(OURS) <= set(classes)
     for cls in classes:
-        assert cls.__module__.startswith("yolo_attn.models.") and issubclass(cls, torch.nn.Module), cls
+        assert cls.__module__.startswith(("yolo_attn.models.", "yolo_attn.anchor.")), cls
+        assert issubclass(cls, torch.nn.Module), cls
     allowed = set(torch.serialization.get_safe_globals())
     assert set(classes) <= allowed
     ours = {g for g in allowed if getattr(g, "__module__", "").startswith("yolo_attn")}

@@ -27,7 +27,7 @@ from yolo_attn.errors import UsageError
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
 
 _CSV_FIELDS = (
-    "group", "data", "imgsz", "epochs", "init", "config", "module", "scale", "baseline", "seeds", "n_runs",
+    "group", "data", "imgsz", "epochs", "init", "head", "config", "module", "scale", "baseline", "seeds", "n_runs",
     "mAP50_mean", "mAP50_std", "mAP50-95_mean", "mAP50-95_std", "delta_mAP50", "delta_mAP50-95",
     "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "latency_ms",
     "latency_p10_ms", "latency_p90_ms", "latency_note", "device", "runs",
@@ -50,6 +50,7 @@ class Run:
     map50_95: float
     init: str = "scratch"  # or "fine-tuned from <weights>"
     base_key: tuple = ()  # the model with its attention layers removed
+    head: str = "v5u"  # "anchor": YOLOv5's anchor-based head (v6/v7); never grouped with the anchor-free one
     extra: dict = field(default_factory=dict)
 
 
@@ -67,6 +68,7 @@ def find_runs(root) -> list[Run]:
     import re
 
     from yolo_attn.graph.base import attention_layers, config_key, init_label
+    from yolo_attn.plugin.anchor_rows import is_anchor_yaml
 
     root = Path(root)
     if not root.is_dir():
@@ -91,7 +93,7 @@ def find_runs(root) -> list[Run]:
             scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
-            base_key=config_key(model),
+            base_key=config_key(model), head="anchor" if is_anchor_yaml(model) else "v5u",
         ))
     return runs
 
@@ -121,7 +123,7 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
     """One row per (group, config), a control row for the latency, Δ vs each config's own baseline."""
     groups: dict[tuple, dict[str, list[Run]]] = {}
     for r in runs:
-        groups.setdefault((r.data, r.imgsz, r.epochs, r.init), {}).setdefault(r.config, []).append(r)
+        groups.setdefault((r.data, r.imgsz, r.epochs, r.init, r.head), {}).setdefault(r.config, []).append(r)
     rows, cands = [], {}
     for gi, (key, by_config) in enumerate(sorted(groups.items()), 1):
         base_of = _baselines(by_config)
@@ -138,11 +140,11 @@ def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str 
     """A config's row: mean ± std over its seeds and, against its baseline's runs ``base``, the Δ and its interval."""
     from yolo_attn.analysis.stats import delta_ci
 
-    data, imgsz, epochs, init = key
+    data, imgsz, epochs, init, head = key
     m50, s50 = _mean_std([r.map50 for r in rs])
     m95, s95 = _mean_std([r.map50_95 for r in rs])
     row = {
-        "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "config": config,
+        "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "head": head, "config": config,
         "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
         "baseline": (base_name or "") if rs[0].module != "none" else "",
         "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
@@ -182,7 +184,7 @@ def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int)
     if res is None:
         return rows  # --latency-runs 0: no timing, no control row
     ci = next(i for i, r in enumerate(rows) if (r["group"], r["config"]) == control)
-    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "scale", "device")}
+    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "head", "scale", "device")}
     ctrl.update(_latency_fields(lat["control"]), config=f"{control[1]} (control)", module="control",
                 baseline=control[1], n_runs=0, seeds="",
                 latency_note=f"the same checkpoint timed again: this run resolves latency differences above ±{res:.0%}")
@@ -198,6 +200,9 @@ def _latency_fields(lat: dict) -> dict:
 
 def _pm(m, s, n) -> str:
     return f"{m:.4f} ± {s:.4f}" if n > 1 else f"{m:.4f}"
+
+
+_HEAD_LABEL = {"v5u": "anchor-free head (YOLOv5u/v8 Detect)", "anchor": "anchor-based head (YOLOv5 v6/v7)"}
 
 
 def _delta(row, key="delta_mAP50-95") -> str:
@@ -218,7 +223,8 @@ def to_markdown(rows: list[dict]) -> str:
     for g in sorted({r["group"] for r in rows}):
         rs = [r for r in rows if r["group"] == g]
         r0 = rs[0]
-        out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}",
+        out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}, "
+                f"{_HEAD_LABEL.get(r0.get('head'), r0.get('head'))}",
                 "", f"data: `{r0['data']}`; latency on {r0['device']}", "",
                 "| config | module | baseline | seeds | mAP50 | mAP50-95 | Δ mAP50 | Δ mAP50-95 [95 % CI] | params | "
                 "GFLOPs | latency ms (p10-p90) | note |",

@@ -28,6 +28,10 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--at", default=None,
                    help="where --attn goes: backbone (default, before SPPF), stages, neck, base layer indices 6,8, or a list backbone,neck")
     p.add_argument("--attn-args", default="", help="the module's own args (never channels), e.g. 8 or 16,7")
+    p.add_argument("--anchors", action="store_true",
+                   help="YOLOv5's anchor-based head (v6.0/v7.0, as in the papers) instead of YOLOv5u's anchor-free one; "
+                        "YOLOv5-family configs only; trains with hyp.scratch-low defaults (docs/YOLOV5.md)")
+    p.add_argument("--noautoanchor", action="store_true", help="anchor-based head: keep the yaml's anchors (no AutoAnchor)")
     p.add_argument("--scale", default=None,
                    help="model scale n/s/m/l/x: for --cfg all (default n), and applied to a scale-less --cfg name "
                         "(--cfg yolov5.yaml --scale s = yolov5s.yaml); a --cfg that says another scale is refused")
@@ -95,6 +99,7 @@ def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dic
         exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile, **pass_through(extra),
     )
     kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args)  # train() checks them
+    kw.update(anchors=True if args.anchors else None, noautoanchor=args.noautoanchor)
     return (args.cfg, data), kw
 
 

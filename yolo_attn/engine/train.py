@@ -23,6 +23,8 @@ from yolo_attn.engine.trainers import (
     TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of,
 )
 from yolo_attn.graph.transfer import check_transfer
+from yolo_attn.anchor.model import HEAD_ANCHOR, head_kind
+from yolo_attn.anchor.setup import anchor_settings, resume_trainer
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
@@ -58,8 +60,18 @@ def _with_compile(model, compile_modules: bool):
     return model
 
 
+def _read_weights(weights: str):
+    """``--weights``: an ultralytics checkpoint dict, or a ``YOLOv5Checkpoint`` when YOLOv5's code saved the file."""
+    from yolo_attn.anchor.checkpoint import is_yolov5_checkpoint
+    from yolo_attn.graph.transfer_yolov5 import read_checkpoint_or_usage_error
+
+    if is_yolov5_checkpoint(weights):
+        return read_checkpoint_or_usage_error(weights, f"--weights {weights}")
+    return check_weights(weights)
+
+
 def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
-              compile_modules: bool = False, **kwargs):
+              compile_modules: bool = False, yolov5_hyp: dict | None = None, **kwargs):
     """Train one model yaml with the yolo_attn trainer for its task (detect, segment); return its run folder (``Path``).
 
     ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
@@ -72,10 +84,16 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
 
     task = check_task(task_of(cfg), f"--cfg {cfg}")
     model = _with_compile(YOLO(cfg, task=task), compile_modules)
+    trainer = TRAINERS[task]
+    if head_kind(model.model) == HEAD_ANCHOR:  # YOLOv5's anchor head: its trainer (gains, AutoAnchor)
+        from yolo_attn.anchor.trainer import AnchorDetectionTrainer, YOLOv5Settings
+
+        trainer = AnchorDetectionTrainer
+        model.add_callback("on_pretrain_routine_start", YOLOv5Settings(yolov5_hyp or {}))  # obj, anchor_t, ...
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
     with guard_run(model, project):
-        model.train(data=data, project=project, name=name, trainer=TRAINERS[task], **kwargs)
+        model.train(data=data, project=project, name=name, trainer=trainer, **kwargs)
     return Path(model.trainer.save_dir)
 
 
@@ -145,6 +163,8 @@ def train(
     attn: str | None = None,
     at=None,
     attn_args=(),
+    anchors=None,
+    noautoanchor: bool = False,
     **overrides,
 ) -> list[Path]:
     """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
@@ -163,6 +183,11 @@ def train(
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
     ``yolov5n-simam.yaml`` without ``attn`` and is required with it. ``scale``: the scale of ``cfg="all"`` (default n),
     given to scale-less names (``yolov5.yaml`` -> ``yolov5s.yaml``); a ``cfg`` that says another scale is refused.
+    ``anchors``: True (YOLOv5's default anchors), a list per level (pixels) or a count: YOLOv5-family configs get
+    YOLOv5's anchor-based head (``project/cfg/<stem>-anchors.yaml``, which names the run); a YOLOv5-format yaml
+    (``anchors:`` and ``Detect, [nc, anchors]``) is anchor-based without it. Anchor-based runs train with YOLOv5's
+    hyp.scratch-low defaults (``yolo_attn.anchor.hyp``) and its YOLOv5-only settings (``obj``, ``anchor_t``, ...)
+    as keywords; ``noautoanchor`` skips AutoAnchor.
     """
     device = check_device(device)
     if resume:
@@ -173,15 +198,19 @@ def train(
     cfgs = _base_cfgs(cfg, scale, attn)
     check_imgsz(settings["imgsz"])
     cfgs = _placed_cfgs(cfgs, attn, at, attn_args, run_dir(project, "")[0])
+    cfgs, per_cfg, anchor_note = anchor_settings(cfgs, anchors, noautoanchor, overrides, run_dir(project, "")[0])
+    for c in cfgs:
+        check_model_cfg(c)
     data = resolve_data(data)
     if weights:
         _check_fine_tune(weights, cfgs, overrides)
-    if note:
-        print(note)
+    for line in (note, anchor_note):
+        if line:
+            print(line)
     project, _ = run_dir(project, "")
     return [
         train_one(c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
-                  exist_ok=exist_ok, compile_modules=compile_modules, **settings, **overrides)
+                  exist_ok=exist_ok, compile_modules=compile_modules, **settings, **{**overrides, **per_cfg[c]})
         for c, seed, run_name in run_matrix(cfgs, list(seeds) or [0], name)
     ]
 
@@ -201,7 +230,7 @@ def _resume(last, device, workers, compile_modules: bool) -> Path:
     task = check_task(task_of(ckpt), f"--resume {last}")
     model = _with_compile(YOLO(last, task=task), compile_modules)
     extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
-    model.train(resume=True, trainer=TRAINERS[task], **extra)
+    model.train(resume=True, trainer=resume_trainer(ckpt, TRAINERS[task]), **extra)
     return Path(model.trainer.save_dir)
 
 
@@ -227,7 +256,7 @@ def _placed_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str
 
 def _check_fine_tune(weights: str, cfgs: list[str], overrides: dict) -> None:
     """``--weights``: refuse another base or scale before any run folder exists; SGD unless ``optimizer`` is given."""
-    ckpt = check_weights(weights)
+    ckpt = _read_weights(weights)
     for c in cfgs:
         check_transfer(c, ckpt, label=f"--weights {weights}")
     if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights

@@ -213,8 +213,9 @@ def write_model_yaml(d: dict, path) -> Path:
     lines.append("")
     skip = {"backbone", "head", "yaml_file", "scale"}
     top = {k: v for k, v in d.items() if k not in skip}
-    if top:
-        lines.append(yaml.safe_dump(top, sort_keys=False, default_flow_style=None, width=120).rstrip())
+    for k, v in top.items():  # key by key: a mapping of scalars only would otherwise be dumped as one {flow} line
+        flow = None if isinstance(v, (dict, list)) else False
+        lines.append(yaml.safe_dump({k: v}, sort_keys=False, default_flow_style=flow, width=120).rstrip())
     i = 0
     for part in ("backbone", "head"):
         lines += ["", f"{part}:"]

@@ -17,10 +17,11 @@ def model_rows(d: dict) -> list:
 
 
 def is_attention(name) -> bool:
-    """True for a row's module name that is a registered attention module."""
+    """True for a row's module name that is a registered attention module or a peer's name for one (alias)."""
+    from yolo_attn.graph.aliases import ALIASES
     from yolo_attn.registry import ATTENTION_REGISTRY
 
-    return isinstance(name, str) and name in ATTENTION_REGISTRY
+    return isinstance(name, str) and (name in ATTENTION_REGISTRY or name in ALIASES)
 
 
 def from_entries(f) -> list:

@@ -79,6 +79,13 @@ def _describe(model) -> str:
     return f"{name} (scale {scale}; base: {len(base)} layers, {params:,} base parameters)"
 
 
+def _is_yolov5(ckpt) -> bool:
+    """A checkpoint saved by the YOLOv5 repository (path or one already read by ``yolo_attn.anchor.checkpoint``)."""
+    from yolo_attn.anchor.checkpoint import YOLOv5Checkpoint, is_yolov5_checkpoint
+
+    return isinstance(ckpt, YOLOv5Checkpoint) or is_yolov5_checkpoint(ckpt)
+
+
 def _source_model(ckpt):
     """(model, label) from a path, a loaded checkpoint dict, a ``YOLO`` object or a model."""
     from ultralytics.nn.tasks import load_checkpoint
@@ -133,6 +140,10 @@ def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) ->
     """
     if hasattr(model, "model") and not isinstance(model.model, nn.Sequential):  # a YOLO object
         model = model.model
+    if _is_yolov5(ckpt):  # saved by the YOLOv5 repository: read without its code (graph/transfer_yolov5.py)
+        from yolo_attn.graph.transfer_yolov5 import load_yolov5_weights
+
+        return load_yolov5_weights(model, ckpt, verbose=verbose, label=label)
     src, name = _source_model(ckpt)
     label = label or name
     if getattr(src, "is_fused", lambda: False)() and not model.is_fused():
@@ -198,6 +209,10 @@ def check_transfer(cfg, ckpt, label: str | None = None) -> None:
     than the model yaml ``cfg``; builds the model on the CPU once (no weights are copied)."""
     from ultralytics.nn.tasks import DetectionModel
 
+    if _is_yolov5(ckpt):
+        from yolo_attn.graph.transfer_yolov5 import check_yolov5_transfer
+
+        return check_yolov5_transfer(cfg, ckpt, label)
     src, name = _source_model(ckpt)
     model = DetectionModel(cfg, verbose=False)
     if tensor_signature(src) != tensor_signature(model):
@@ -211,8 +226,21 @@ class TransferMixin:
     a resumed ``last.pt`` through ``get_model``; a resumed checkpoint has the model's own layout, so it loads 1:1.
     """
 
+    def setup_model(self):
+        """A ``pretrained=`` checkpoint saved by the YOLOv5 repository: ultralytics' ``load_checkpoint`` refuses it,
+        so the model is built without it and ``get_model`` loads it through ``load_weights``."""
+        given = getattr(self.args, "pretrained", None)
+        if not (isinstance(given, (str, Path)) and not self.resume and _is_yolov5(given)):
+            return super().setup_model()
+        self._yolov5_weights, self.args.pretrained = given, True
+        try:
+            return super().setup_model()
+        finally:
+            self.args.pretrained, self._yolov5_weights = given, None
+
     def get_model(self, cfg=None, weights=None, verbose=True):
         model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
+        weights = weights or getattr(self, "_yolov5_weights", None)
         if weights:
             given = getattr(self.args, "pretrained", None)
             label = f"--weights {given}" if isinstance(given, (str, Path)) and not self.args.resume else None
