@@ -19,7 +19,7 @@ from ultralytics.models.yolo.segment import SegmentationTrainer
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.graph.transfer import TransferMixin
-from yolo_attn.plugin.patches import honour_cpu_workers, use_local_fonts
+from yolo_attn.plugin.patches import drop_raytune_outside_trials, honour_cpu_workers, use_local_fonts
 
 __all__ = (
     "AttnDetectionTrainer", "AttnSegmentationTrainer", "TRAINERS", "SUPPORTED_TASKS", "task_of",
@@ -37,6 +37,7 @@ class _AttnTrainerMixin:
         use_local_fonts()
         super().__init__(cfg, overrides, _callbacks)
         honour_cpu_workers(self, (overrides or {}).get("workers"))
+        drop_raytune_outside_trials(self.callbacks)
 
 
 class AttnDetectionTrainer(TransferMixin, _AttnTrainerMixin, DetectionTrainer):
