@@ -7,7 +7,7 @@ Examples:
     python visualize_attn.py --weights best.pt --source images/ --max-images 20 --topk 16
     python visualize_attn.py --weights best.pt --project runs/attention --name exp --exist-ok
 
-Output folder as YOLOv5's detect.py: PROJECT/NAME (runs/attention/exp), incremented (exp2, exp3, ...) unless
+Output folder as YOLOv5's detect.py: PROJECT/NAME (runs/attention/exp), incremented (exp-2, exp-3, ...) unless
 --exist-ok; --out DIR writes to DIR exactly (the older spelling). Detection and segmentation checkpoints.
 Per image, under that folder/<image name>/: one PNG per attention layer (spatial weights as a heatmap over the image,
 channel weights as a bar chart of the strongest channels), contact_sheet.png with every layer, and

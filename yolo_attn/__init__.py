@@ -31,3 +31,7 @@ __all__ = (
     "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
     "insert_attention", "write_model_yaml", "check_graph", "load_weights",
 )
+
+from yolo_attn.user_imports import import_from_env as _import_from_env  # noqa: E402
+
+_import_from_env()  # $YOLO_ATTN_IMPORT=mod1,mod2: users' modules, here and in DDP workers and Ray trials

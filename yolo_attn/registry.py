@@ -44,10 +44,14 @@ def remove_registry_listener(fn: Callable[[str, type], None]) -> None:
         _listeners.remove(fn)
 
 
-def closest_names(name: str, choices, n: int = 3) -> list[str]:
-    """Registered or known names closest to a misspelt ``name`` (case-insensitive)."""
+SUGGEST_CUTOFF = 0.55  # difflib ratio: 'SEnet' -> 'SE' (0.57) is suggested, 'MyGate' -> 'HGStem' (0.50) is not
+
+
+def closest_names(name: str, choices, n: int = 3, cutoff: float = SUGGEST_CUTOFF) -> list[str]:
+    """Registered or known names close to a misspelt ``name`` (case-insensitive); none for a name unlike them all
+    (a user's own module that was not imported must not be told it probably meant an unrelated block)."""
     lower = {c.lower(): c for c in choices}
-    return [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=0.5)]
+    return [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=cutoff)]
 
 
 def get_attention(name: str) -> type:

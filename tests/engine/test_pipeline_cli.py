@@ -75,8 +75,8 @@ def test_cfg_lists_and_all():
 
 
 def test_pass_through_values():
-    assert pass_through(["lr0=0.005", "cos_lr=True", "name2=x", "mosaic=0"]) == {
-        "lr0": 0.005, "cos_lr": True, "name2": "x", "mosaic": 0}
+    assert pass_through(["lr0=0.005", "cos_lr=True", "optimizer=SGD", "mosaic=0"]) == {
+        "lr0": 0.005, "cos_lr": True, "optimizer": "SGD", "mosaic": 0}
 
 
 def test_ddp_state_file_registers_modules_in_a_fresh_worker(tmp_path):

@@ -211,7 +211,8 @@ def plot_contact_sheet(maps: list[AttentionMap], rgb: np.ndarray, file: str | Pa
 
 
 def save_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
-    """``project/name`` made as YOLOv5's detect.py does: ``exp``, then ``exp2``, ``exp3``, ... unless ``exist_ok``.
+    """``project/name`` made as YOLOv5's detect.py does: ``exp``, then ``exp-2``, ``exp-3``, ... unless ``exist_ok``
+    (ultralytics' ``increment_path`` puts a dash before the number; YOLOv5's own did not).
 
     Uses ultralytics' ``increment_path``; returns the created folder.
     """

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from yolo_attn.errors import UsageError
+from yolo_attn.user_imports import add_import_arg, use_imports
 
 __all__ = ("build_parser", "common_train_argv", "main")
 
@@ -31,6 +32,7 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, nargs="+", default=[0, 1, 2], help="seeds: every cell once per seed")
     g.add_argument("--project", default="runs", help="cells land in PROJECT/NAME/<cell> (shared storage on a cluster)")
     g.add_argument("--name", default="ablation", help="grid folder name under PROJECT")
+    add_import_arg(g)
     r = p.add_argument_group("Ray")
     r.add_argument("--gpus-per-trial", type=float, default=None, help="GPUs per cell (default: 1 with CUDA, else 0)")
     r.add_argument("--cpus-per-trial", type=float, default=None,
@@ -117,6 +119,7 @@ def main(argv=None, doc: str | None = None) -> dict:
 
     args, rest = build_parser(doc).parse_known_args(argv)
     require_ray()  # before anything else: without Ray, say how to install it
+    use_imports(args.imports)  # here, and in every trial through $YOLO_ATTN_IMPORT (init_ray passes it on)
     common = common_train_argv(rest)
     modules = _modules(args.attn)
     ats = [a.strip() for a in args.at.split(",") if a.strip()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from yolo_attn.errors import UsageError
 
-__all__ = ("pass_through",)
+__all__ = ("pass_through", "check_settings", "settings_error")
 
 
 def pass_through(extra: list[str]) -> dict:
@@ -17,4 +17,29 @@ def pass_through(extra: list[str]) -> dict:
             raise UsageError(f"unrecognised argument {word!r}; extra ultralytics settings are written key=value, e.g. lr0=0.005")
         k, v = word.split("=", 1)
         out[k] = smart_value(v)
+    check_settings(out, {k: w for w in extra if "=" in w for k in [w.split("=", 1)[0]]})
     return out
+
+
+def settings_error(e: SyntaxError) -> str:
+    """ultralytics' message for unknown settings (with its suggestions), on one line, without the CLI help."""
+    from ultralytics.cfg import CLI_HELP_MSG
+
+    text = str(e.msg if e.msg is not None else e).split(CLI_HELP_MSG)[0]
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def check_settings(settings: dict, words: dict | None = None) -> None:
+    """Refuse a ``key=value`` setting ultralytics does not know, before any run folder, with ultralytics' own check
+    and suggestion (``lr=0.001``: "'lr' is not a valid YOLO argument. Similar arguments are i.e. ['lr0=0.01',
+    'lrf=0.01']."), as one ``UsageError`` line instead of its CLI help and a ``SyntaxError`` traceback."""
+    from ultralytics.cfg import DEFAULT_CFG_DICT, check_dict_alignment
+
+    from yolo_attn.plugin.cli import without_cli_help
+
+    try:
+        with without_cli_help():
+            check_dict_alignment(DEFAULT_CFG_DICT, dict(settings))
+    except SyntaxError as e:
+        bad = [w for k, w in (words or {}).items() if k not in DEFAULT_CFG_DICT]
+        raise UsageError(f"{' '.join(bad) + ': ' if bad else ''}{settings_error(e)}") from None

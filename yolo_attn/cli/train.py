@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from yolo_attn.engine.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
+from yolo_attn.user_imports import add_import_arg, use_imports
 
 __all__ = ("add_train_args", "parse_args", "fill_demo_defaults", "train_kwargs", "run", "resolve_data_alias")
 
@@ -31,10 +32,12 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="YOLOv5's anchor-based head (v6.0/v7.0, as in the papers) instead of YOLOv5u's anchor-free one; "
                         "YOLOv5-family configs only; trains with hyp.scratch-low defaults (docs/YOLOV5.md)")
     p.add_argument("--noautoanchor", action="store_true", help="anchor-based head: keep the yaml's anchors (no AutoAnchor)")
-    p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
+    p.add_argument("--scale", default=None,
+                   help="model scale n/s/m/l/x: for --cfg all (default n), and applied to a scale-less --cfg name "
+                        "(--cfg yolov5.yaml --scale s = yolov5s.yaml); a --cfg that says another scale is refused")
     p.add_argument("--data", default=None,
-                   help="dataset yaml: coco.yaml, VisDrone.yaml, shapes-hard (the embedded hard set, demo defaults) or a "
-                        "path (default: embedded demo set)")
+                   help="dataset yaml: coco.yaml, VisDrone.yaml, a path, or an embedded set: shapes (the demo set), "
+                        "shapes-hard, shapes-seg (demo defaults; default: shapes)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
                         "indices across inserted attention rows (yolo_attn.load_weights); trains with optimizer=SGD "
                         "unless optimizer=... is given")
@@ -54,6 +57,7 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
+    add_import_arg(p)
     return p
 
 
@@ -64,10 +68,14 @@ def parse_args(argv=None, description: str | None = None):
 
 
 def resolve_data_alias(data: str | None) -> str | None:
-    """``shapes-hard`` -> the embedded hard set's yaml (generated on first use); anything else unchanged."""
-    from yolo_attn.data.shapes_hard import HARD_ALIAS, default_hard_dataset
+    """An embedded set's name (``shapes``, ``shapes-hard``, ``shapes-seg``) -> its dataset yaml (generated on first
+    use, ``yolo_attn.data.embedded``); anything else unchanged."""
+    from pathlib import Path
 
-    return str(default_hard_dataset()) if data in (HARD_ALIAS, HARD_ALIAS + ".yaml") else data
+    from yolo_attn.data.embedded import embedded_dataset
+
+    found = None if data is None or Path(data).is_file() else embedded_dataset(data)
+    return str(found) if found else data
 
 
 def fill_demo_defaults(args: argparse.Namespace) -> argparse.Namespace:
@@ -83,7 +91,7 @@ def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dic
     from yolo_attn.cli.passthrough import pass_through
 
     data = resolve_data_alias(args.data)
-    if data != args.data:  # the embedded hard set is trained like the demo set (15 epochs at 128 px), not like COCO
+    if data != args.data:  # the embedded sets are trained like the demo set (15 epochs at 128 px), not like COCO
         fill_demo_defaults(args)
     kw = dict(
         weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz, device=args.device,
@@ -99,5 +107,7 @@ def run(argv=None):
     """Parse ``train_attn.py`` arguments and train; return the run folders."""
     from yolo_attn.engine.train import train
 
-    pos, kw = train_kwargs(*parse_args(argv))
+    args, extra = parse_args(argv)
+    use_imports(args.imports)  # before any yaml is read: the user's modules register their classes
+    pos, kw = train_kwargs(args, extra)
     return train(*pos, **kw)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+
+from yolo_attn.user_imports import add_import_arg, use_imports
 from pathlib import Path
 
 import yaml
 
 from yolo_attn.errors import UsageError
+from yolo_attn.user_imports import add_import_arg, use_imports
 
 __all__ = ("parse_args", "main")
 
@@ -19,12 +22,13 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--imgsz", "--img-size", "--img", dest="imgsz", type=int, default=None,
                    help="input size (default: the checkpoint's train size)")
     p.add_argument("--project", default="runs/attention", help="save to PROJECT/NAME (default: runs/attention)")
-    p.add_argument("--name", default="exp", help="save to PROJECT/NAME (default: exp; exp2, exp3, ... if it exists)")
+    p.add_argument("--name", default="exp", help="save to PROJECT/NAME (default: exp; exp-2, exp-3, ... if it exists)")
     p.add_argument("--exist-ok", action="store_true", help="write into an existing PROJECT/NAME instead of incrementing")
     p.add_argument("--out", default=None, help="save to exactly this folder (instead of PROJECT/NAME)")
     p.add_argument("--topk", type=int, default=32, help="channels shown in each bar chart")
     p.add_argument("--max-images", type=int, default=8, help="at most this many images from a folder (0: all)")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
+    add_import_arg(p)
     return p.parse_args(argv)
 
 
@@ -33,6 +37,7 @@ def main(argv=None, doc: str | None = None):
     from yolo_attn.analysis.visualize import save_dir, visualize
 
     args = parse_args(argv, doc)
+    use_imports(args.imports)
     if not Path(args.weights).is_file():
         raise UsageError(f"--weights {args.weights}: no such file")
     source = args.source

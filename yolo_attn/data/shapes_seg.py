@@ -9,23 +9,38 @@
 Each shape is drawn twice with the same colour jitter: on the image and on a blank mask; the mask's outer contour
 (OpenCV ``findContours``) is the polygon. Deterministic in (n_train, n_val, imgsz, seed).
 
-Command line: ``python -m yolo_attn.data.shapes_seg ROOT [--n-train 400 --n-val 100 --imgsz 128]`` prints the yaml.
+Command line: ``python -m yolo_attn.data.shapes_seg ROOT [--n-train 400 --n-val 100 --imgsz 128]`` prints the images and
+polygons written per split and the dataset yaml.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
 
-from yolo_attn.data.synthetic import NAMES, _background, _draw, placements, write_set
+from yolo_attn.data.synthetic import DEFAULTS, NAMES, _background, _draw, placements, write_set
 
-__all__ = ("make_seg_dataset", "outline")
+__all__ = ("make_seg_dataset", "outline", "default_seg_root", "default_seg_dataset")
 
 _YAML_NAME = "shapes-seg.yaml"
+
+
+def default_seg_root() -> Path:
+    """``$YOLO_ATTN_DATASETS/shapes-seg-...`` or ``~/.cache/yolo_attn/shapes-seg-...`` (the name spells the settings)."""
+    base = os.getenv("YOLO_ATTN_DATASETS") or Path.home() / ".cache" / "yolo_attn"
+    d = DEFAULTS
+    return Path(base) / f"shapes-seg-{d['n_train']}x{d['n_val']}-{d['imgsz']}px-seed{d['seed']}"
+
+
+def default_seg_dataset() -> Path:
+    """Path of the embedded segmentation set's yaml (``--data shapes-seg``), generating the set on first use."""
+    return make_seg_dataset(default_seg_root(), **DEFAULTS)
 
 
 def outline(mask: np.ndarray) -> np.ndarray:
@@ -70,14 +85,31 @@ def make_seg_dataset(root, n_train: int = 400, n_val: int = 100, imgsz: int = 12
                      "yolo_attn shapes segmentation set (yolo_attn.data.shapes_seg.make_seg_dataset)")
 
 
-if __name__ == "__main__":
+def main(argv=None) -> int:
+    """``python -m yolo_attn.data.shapes_seg ROOT``: write the set and say what was written, as the converters do."""
     import argparse
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="python -m yolo_attn.data.shapes_seg", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("root")
     p.add_argument("--n-train", type=int, default=400)
     p.add_argument("--n-val", type=int, default=100)
     p.add_argument("--imgsz", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args()
-    print(make_seg_dataset(a.root, a.n_train, a.n_val, a.imgsz, a.seed))
+    a = p.parse_args(argv)
+    try:
+        yaml_file = make_seg_dataset(a.root, a.n_train, a.n_val, a.imgsz, a.seed)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    root = yaml_file.parent
+    for split in ("train", "val"):
+        labels = sorted((root / "labels" / split).glob("*.txt"))
+        n_poly = sum(len(f.read_text().splitlines()) for f in labels)
+        print(f"{split}: {len(labels)} images, {n_poly} polygons -> {root / 'images' / split}, {root / 'labels' / split}")
+    print(f"dataset yaml: {yaml_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

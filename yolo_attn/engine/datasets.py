@@ -57,18 +57,22 @@ def _dataset_root(data: dict, yaml_file: Path) -> Path:
 def resolve_data(data: str | None) -> str:
     """``--data`` value -> path of a dataset yaml whose train/val folders exist; never downloads.
 
-    None gives the embedded synthetic set (generated on first use). ``coco.yaml`` / ``VisDrone.yaml`` are the
-    yamls shipped in ``yolo_attn/data`` (ultralytics' own ones would download). A missing yaml or dataset folder
-    raises ``UsageError`` naming the path and how to obtain or convert the data.
+    None gives the embedded demo set; ``shapes``, ``shapes-hard`` and ``shapes-seg`` name the embedded sets
+    (``yolo_attn.data.embedded``, generated on first use; a file of that name in the working directory wins).
+    ``coco.yaml`` / ``VisDrone.yaml`` are the yamls shipped in ``yolo_attn/data`` (ultralytics' own ones would
+    download). A missing yaml or dataset folder raises ``UsageError`` naming the path and how to obtain or convert
+    the data.
     """
     from yolo_attn.data import DATA_DIR
-    from yolo_attn.data.synthetic import default_dataset
+    from yolo_attn.data.embedded import EMBEDDED, demo_dataset, embedded_dataset, is_embedded
 
     if data is None:
-        return str(default_dataset())
+        return str(demo_dataset())
     f = Path(data)
     if f.is_dir():
         raise UsageError(_folder_message(f))
+    if not f.is_file() and is_embedded(data):
+        return str(embedded_dataset(data))
     if not f.is_file():
         shipped = {p.name.lower(): p for p in DATA_DIR.glob("*.yaml")}
         if f.name.lower() in shipped and len(f.parts) == 1:
@@ -76,7 +80,7 @@ def resolve_data(data: str | None) -> str:
         else:
             raise UsageError(
                 f"--data {data}: no such dataset yaml. Shipped: {', '.join(sorted(p.name for p in shipped.values()))}; "
-                f"omit --data for the embedded demo set. {_how_to_get(data)}"
+                f"embedded sets: {', '.join(EMBEDDED)}; omit --data for the embedded demo set. {_how_to_get(data)}"
             )
     d = yaml.safe_load(f.read_text()) or {}
     if "names" not in d or "val" not in d:

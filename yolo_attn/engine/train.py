@@ -199,7 +199,7 @@ def train(
     seeds=(0,),
     resume: bool | str = False,
     exist_ok: bool = False,
-    scale: str = "n",
+    scale: str | None = None,
     compile_modules: bool = False,
     attn: str | None = None,
     at=None,
@@ -222,7 +222,8 @@ def train(
     ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
-    ``yolov5n-simam.yaml`` without ``attn`` and is required with it.
+    ``yolov5n-simam.yaml`` without ``attn`` and is required with it. ``scale``: the scale of ``cfg="all"`` (default n),
+    given to scale-less names (``yolov5.yaml`` -> ``yolov5s.yaml``); a ``cfg`` that says another scale is refused.
     ``anchors``: True (YOLOv5's default anchors), a list per level (pixels) or a count: YOLOv5-family configs get
     YOLOv5's anchor-based head (``project/cfg/<stem>-anchors.yaml``, which names the run); a YOLOv5-format yaml
     (``anchors:`` and ``Detect, [nc, anchors]``) is anchor-based without it. Anchor-based runs train with YOLOv5's
@@ -255,12 +256,12 @@ def train(
     ]
 
 
-def _base_cfgs(cfg: str | None, scale: str, attn: str | None) -> list[str]:
+def _base_cfgs(cfg: str | None, scale: str | None, attn: str | None) -> list[str]:
     """``--cfg`` (default ``yolov5n-simam.yaml``; required with ``--attn``, which refuses ``all``) -> model yamls."""
     if cfg is None:
         if attn:
             raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
-        cfg = "yolov5n-simam.yaml"
+        cfg = f"yolov5{scale or 'n'}-simam.yaml"
     if attn and cfg.strip().lower() == "all":
         raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
     return resolve_cfgs(cfg, scale)

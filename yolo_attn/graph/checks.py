@@ -2,8 +2,9 @@
 
 ultralytics indexes its channel and output lists with each row's ``from``; an index out of range or pointing
 forward fails deep inside ``parse_model`` or the forward pass with a raw ``IndexError`` that names neither the
-yaml nor the layer, and an attention row whose output nothing reads trains silently as dead weight. This module
-turns both into messages naming the yaml file, the layer, the row and the fix.
+yaml nor the layer; a layer whose output nothing reads (an attention row bypassed, or any layer after indices were
+left stale by a hand edit) builds and trains silently. This module turns both into messages naming the yaml file, the
+layer, the row and the fix (errors for bad indices, warnings for unread layers).
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 from yolo_attn.graph.rows import from_entries, from_indices, is_attention, model_rows
 
 __all__ = ("check_graph",)
+
+# Layers whose output the model's forward consumes outside 'from' (YOLO-World's WorldModel.predict turns the
+# ImagePoolingAttn output into its text features), so no later row reading them is expected.
+SIDE_OUTPUT_MODULES = frozenset({"ImagePoolingAttn"})
 
 
 def _where(d: dict, i: int, row) -> str:
@@ -46,8 +51,9 @@ def check_graph(d: dict) -> list[str]:
 
     Raises ``ValueError`` naming the yaml, the layer, the row and the fix for a ``from`` index that is not an int,
     out of range, or points at the row itself or forward (absolute and relative, int and list forms).
-    Warns (``LOGGER.warning``) for each registered attention row whose output no later row reads, naming the rows
-    that read its input directly instead (they bypass it). Returns the warnings.
+    Warns (``LOGGER.warning``) for each layer but the last whose output no later row reads: for a registered
+    attention row, naming the rows that read its input directly instead (they bypass it); for any other layer, naming
+    its module and the later rows whose absolute 'from' probably meant it (stale indices). Returns the warnings.
     """
     from ultralytics.utils import LOGGER
 
@@ -58,17 +64,45 @@ def check_graph(d: dict) -> list[str]:
             raise ValueError(f"{_where(d, i, row)}: each layer is [from, number, module, args]")
         sources.append(_sources(d, i, row))
     warnings = []
-    for a, row in enumerate(rows):
-        if not is_attention(row[2]) or any(a in s for s in sources[a + 1:]):
+    for a, row in enumerate(rows[:-1]):  # the last layer (Detect, Segment, ...) is the model's output
+        if row[2] in SIDE_OUTPUT_MODULES or any(a in s for s in sources[a + 1:]):
             continue
-        inputs = sources[a] or [-1]
-        bypass = [k for k in range(a + 1, len(rows)) if set(inputs) & set(sources[k])]
-        by = f"; layers {bypass} read its input (layer {inputs[0]}) directly, bypassing it" if bypass else ""
-        msg = (
-            f"{_where(d, a, row)}: the {row[2]} output is read by no later layer{by}. The module trains as dead "
-            f"weight; make the readers of layer {inputs[0]} read layer {a} (or generate the yaml with "
-            f"yolo_attn.insert_attention)"
-        )
+        msg = _unread_attention(d, rows, sources, a) if is_attention(row[2]) else _unread_layer(d, rows, sources, a)
         LOGGER.warning(msg)
         warnings.append(msg)
     return warnings
+
+
+def _unread_attention(d: dict, rows: list, sources: list, a: int) -> str:
+    """An attention row nobody reads: name the rows that read its input directly (they bypass it)."""
+    row = rows[a]
+    inputs = sources[a] or [-1]
+    bypass = [k for k in range(a + 1, len(rows)) if set(inputs) & set(sources[k])]
+    by = f"; layers {bypass} read its input (layer {inputs[0]}) directly, bypassing it" if bypass else ""
+    return (
+        f"{_where(d, a, row)}: the {row[2]} output is read by no later layer{by}. The module trains as dead "
+        f"weight; make the readers of layer {inputs[0]} read layer {a} (or generate the yaml with "
+        f"yolo_attn.insert_attention)"
+    )
+
+
+def _unread_layer(d: dict, rows: list, sources: list, a: int) -> str:
+    """Any other row nobody reads: almost always 'from' indices left stale after rows were inserted or removed.
+
+    The rows that probably meant it are later rows whose absolute 'from' points just before it (a row inserted above
+    shifts layer a-1 to a, and absolute indices written for the old layout then miss by the number inserted).
+    """
+    row = rows[a]
+    near = [k for k in range(a + 1, len(rows))
+            if any(isinstance(j, int) and 0 <= j < a and a - j <= 3 for j in from_entries(rows[k][0]))]
+    if near:
+        who = ", ".join(f"layer {k} {rows[k][2]} (from {rows[k][0]})" for k in near)
+        hint = f"; rows that probably meant it: {who}"
+    else:
+        hint = "; check the absolute 'from' indices of the later rows"
+    return (
+        f"{_where(d, a, row)}: the {row[2]} output (layer {a}) is read by no later layer{hint}. A layer nothing reads "
+        f"is almost always a stale index: if rows were inserted above, shift every later absolute 'from' (or generate "
+        f"the yaml with yolo_attn.insert_attention)"
+    )
+

@@ -179,6 +179,18 @@ def _row_text(row) -> str:
     return yaml.safe_dump(row, default_flow_style=True, width=1 << 16, sort_keys=False).strip()
 
 
+def _family(d: dict) -> str:
+    """``yolov8`` for a dict built from ``yolov8n.yaml`` (``yolo11``, ``yolov5``, ...): the part of its yaml name before
+    the scale letter, which a file name must start with for ultralytics to read the scale (``yolov5`` if unknown)."""
+    recs = d.get("attn")
+    base = (recs[0] if isinstance(recs, list) and recs else recs or {}).get("base") if recs else None
+    for src in (d.get("yaml_file"), base):
+        m = re.match(r"(yolo(?:e-)?v?\d+)", Path(str(src or "")).name)
+        if m:
+            return m.group(1)
+    return "yolov5"
+
+
 def write_model_yaml(d: dict, path) -> Path:
     """Write model dict ``d`` as a readable yaml (one layer row per line with ``# index`` comments).
 
@@ -192,7 +204,7 @@ def write_model_yaml(d: dict, path) -> Path:
     if scale and guess_model_scale(path) != scale:
         raise ValueError(
             f"{path.name}: ultralytics reads the model scale from the file name, and this name gives "
-            f"{guess_model_scale(path) or 'none'!r}, not {scale!r}; name it like yolov5{scale}-....yaml"
+            f"{guess_model_scale(path) or 'none'!r}, not {scale!r}; name it like {_family(d)}{scale}-....yaml"
         )
     recs = d.get("attn")
     recs = [] if recs is None else recs if isinstance(recs, list) else [recs]

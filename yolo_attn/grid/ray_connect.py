@@ -61,7 +61,7 @@ def init_ray(address: str | None, num_cpus: int | None = None) -> bool:
         return False
     address = address or os.getenv("RAY_ADDRESS")
     env = {"RAY_CHDIR_TO_TRIAL_DIR": "0"}  # trials keep the driver's working directory (relative --data paths)
-    env.update({k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_CONFIG_DIR", "YOLO_ATTN_DATASETS", "PYTHONPATH")
+    env.update({k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_CONFIG_DIR", "YOLO_ATTN_DATASETS", "YOLO_ATTN_IMPORT", "PYTHONPATH")
                 if k in os.environ})
     if not address:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local cluster stays on 127.0.0.1

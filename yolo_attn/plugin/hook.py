@@ -195,7 +195,7 @@ def _check_layers(d: dict) -> None:
             raise KeyError(
                 f"{yaml_file}: layer {i} uses unknown module {name!r}.{hint} Registered attention modules: "
                 f"{', '.join(registered)} (import yolo_attn before building; register your own with "
-                f"@yolo_attn.register_attention)"
+                f"@yolo_attn.register_attention and load its module with --import MODULE or YOLO_ATTN_IMPORT=MODULE)"
             )
         if is_attention(name) and isinstance(f, list):
             if len(f) != 1:
@@ -343,11 +343,11 @@ def _set_aliases() -> None:
 
 
 def _self_test() -> None:
-    """Build ``Conv(3->8) -> Conv(8->16) -> 2 x SE`` from layer 0 (then a Concat that reads the SE output, so the
-    graph check has nothing to warn about) and check each SE got 8 input channels."""
+    """Build ``Conv(3->8) -> Conv(8->16) -> 2 x SE`` from layer 0 (then a Concat that reads the SE output and both
+    Convs, so the graph check has no unread layer to warn about) and check each SE got 8 input channels."""
     d = {
         "yaml_file": "yolo_attn self-test",
-        "backbone": [[-1, 1, "Conv", [8, 3, 2]], [-1, 1, "Conv", [16, 3, 2]], [[0], 2, "SE", [4]], [[-1, 0], 1, "Concat", [1]]],
+        "backbone": [[-1, 1, "Conv", [8, 3, 2]], [-1, 1, "Conv", [16, 3, 2]], [[0], 2, "SE", [4]], [[-1, 0, 1], 1, "Concat", [1]]],
         "head": [],
     }
     model, _ = tasks.parse_model(d, 3, verbose=False)
