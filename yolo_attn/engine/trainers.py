@@ -18,6 +18,7 @@ from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
 from ultralytics.models.yolo.segment import SegmentationTrainer, SegmentationValidator
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
+from yolo_attn.engine.cpu_threads import use_all_cores
 from yolo_attn.graph.transfer import TransferMixin
 
 __all__ = (
@@ -51,7 +52,8 @@ def use_local_fonts() -> None:
 
 
 class _AttnTrainerMixin:
-    """Shared by the task trainers: local fonts offline, and ``workers`` honoured on CPU when asked for explicitly.
+    """Shared by the task trainers: local fonts offline, ``workers`` honoured on CPU when asked for explicitly, and
+    every core used on the CPU with workers 0 (``yolo_attn.engine.cpu_threads``).
 
     ultralytics' ``BaseTrainer`` sets ``workers=0`` for every CPU run, so ``--workers 2`` on a CPU would be ignored
     silently; an explicit ``workers`` override wins here (the demo's measured default is 0, docs/PIPELINE.md).
@@ -63,6 +65,7 @@ class _AttnTrainerMixin:
         super().__init__(cfg, overrides, _callbacks)
         if workers is not None and self.device.type == "cpu":
             self.args.workers = int(workers)
+        use_all_cores(self)  # CPU with workers 0: ultralytics' cpu_count - 1 threads would leave a core idle
 
 
 class AttnDetectionTrainer(TransferMixin, _AttnTrainerMixin, DetectionTrainer):
