@@ -137,7 +137,7 @@ def reference_test(name: str, tests_dir: Path = REPO / "tests") -> str:
     """``file: reference`` for the equivalence cases (``lambda c: Ref(...), lambda c: Name(...)``) of ``name``."""
     case = re.compile(rf"lambda c:\s*([\w.]+)\(.*lambda c:\s*{re.escape(name)}\(")
     found = []
-    for f in sorted(tests_dir.glob("test_*.py")):
+    for f in sorted(tests_dir.rglob("test_*.py")):  # tests/<subpackage>/test_*.py
         refs = sorted({m.group(1) for m in map(case.search, f.read_text().splitlines()) if m})
         if refs:
             found.append(f"{f.name}: {', '.join(refs)}")
