@@ -8,7 +8,8 @@ yolov5, yolov8, yolo11 and generated placement configs (``yolov5n-se-neck``) all
 config; Δ is reported as mean ± a 95 % Welch interval (``yolo_attn.analysis.stats``). mAP figures are the best
 epoch's (the epoch ultralytics saved as ``best.pt``: highest mAP50-95). Params and GFLOPs come from ultralytics'
 ``get_num_params`` / ``get_flops`` at the group's imgsz (``GFLOPs @N`` in the table); latency is measured
-interleaved with a control row (``yolo_attn.analysis.latency``). Writes ``comparison.md``, ``comparison.csv`` and ``comparison.png``.
+interleaved with a control row (``yolo_attn.analysis.latency``). Writes ``comparison.md``, ``comparison.csv`` and
+``comparison.png``.
 """
 
 from __future__ import annotations
