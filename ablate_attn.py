@@ -14,15 +14,10 @@ Examples:
     python ablate_attn.py --attn EMA --at 6+8 --base yolov5s.yaml --weights yolov5su.pt lr0=0.002
 """
 
-import sys
-
-from yolo_attn.cli.guard import main_guard
+from yolo_attn.cli.guard import run_script, script_main
 from yolo_attn.cli.ablate import main as _main
 
-
-def main(argv=None):
-    _main(argv, __doc__)
-
+main = script_main(_main, __doc__)
 
 if __name__ == "__main__":
-    sys.exit(main_guard(main))
+    run_script(main)

@@ -25,3 +25,19 @@ def subprocess_env(**extra):
     env = dict(os.environ)
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+@pytest.fixture(scope="session")
+def yolov5_ref():
+    """The folder holding YOLOv5 v7.0's own code (``yolov5==7.0.14``, ``.ci/run`` installs it): ``$YOLO_ATTN_YOLOV5_REF``,
+    else ``<repo>/.ci-yolov5``. Used only on a child process's PYTHONPATH. Fails (never skips) when missing."""
+    from pathlib import Path
+
+    folder = Path(os.environ.get("YOLO_ATTN_YOLOV5_REF") or Path(__file__).resolve().parents[1] / ".ci-yolov5")
+    if not (folder / "yolov5" / "models" / "yolo.py").is_file():
+        pytest.fail(
+            f"YOLOv5's reference code not found: {folder}/yolov5/models/yolo.py is missing. Install it with .ci/run, "
+            f"or pip install --no-deps --target {folder} yolov5==7.0.14 (plus pandas seaborn gitpython tqdm psutil "
+            f"'setuptools<81'), or point YOLO_ATTN_YOLOV5_REF at such a folder"
+        )
+    return folder

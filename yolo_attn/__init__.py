@@ -8,9 +8,9 @@ ultralytics YOLOv5 detectors.
 __version__ = "0.1.0"
 
 from yolo_attn.registry import (  # noqa: E402
-    ATTENTION_REGISTRY, add_registry_listener, get_attention, register_attention, remove_registry_listener,
+    ATTENTION_REGISTRY, SHIPPED_MODULES, add_registry_listener, get_attention, register_attention, remove_registry_listener,
 )
-from yolo_attn.models import CBAM, EMA, SE, SRM, SimAM, ECA, CA, GAM, SA, NAM, TripletAttention, GC, BAM  # noqa: E402  (registers the modules)
+from yolo_attn.models import *  # noqa: E402,F401,F403  (registers the modules; exports SHIPPED_MODULES' classes)
 from yolo_attn.plugin import hook as _hook  # noqa: E402
 
 _hook.install()
@@ -26,7 +26,7 @@ from yolo_attn.graph.checks import check_graph  # noqa: E402
 from yolo_attn.graph.transfer import load_weights  # noqa: E402
 
 __all__ = (
-    "SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM",
+    *SHIPPED_MODULES,
     "ATTENTION_REGISTRY", "register_attention", "get_attention", "add_registry_listener", "remove_registry_listener",
     "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
     "insert_attention", "write_model_yaml", "check_graph", "load_weights",

@@ -1,4 +1,8 @@
-"""``python -m yolo_attn [--scale s]``: list the registered modules and build every shipped config with a summary."""
+"""``python -m yolo_attn [--scale s]``: list the registered modules and build every shipped config with a summary.
+
+``python -m yolo_attn check IN.yaml [--scale s]`` builds a yaml from the wild and says what it became;
+``python -m yolo_attn fix IN.yaml [-o OUT.yaml]`` writes it in yolo_attn's own dialect (``yolo_attn.cli.check|fix``).
+"""
 
 import argparse
 
@@ -20,5 +24,19 @@ def main(argv=None) -> None:
         model.info(imgsz=args.imgsz)
 
 
+def run(argv=None) -> int:
+    """Dispatch ``check`` and ``fix`` (one ``error:`` line and exit 2 on bad input); else the module listing."""
+    import sys
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("check", "fix"):
+        from yolo_attn.cli import check, fix
+        from yolo_attn.cli.guard import main_guard
+
+        return main_guard((check if argv[0] == "check" else fix).main, argv[1:])
+    main(argv)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run())

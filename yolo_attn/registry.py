@@ -15,10 +15,12 @@ import warnings
 from typing import Callable
 
 __all__ = (
-    "ATTENTION_REGISTRY", "register_attention", "get_attention", "closest_names", "add_registry_listener",
+    "SHIPPED_MODULES", "ATTENTION_REGISTRY", "register_attention", "get_attention", "closest_names", "add_registry_listener",
     "remove_registry_listener", "check_channels", "check_reduction", "check_positive_int",
 )
 
+# the attention modules this package ships (yolo_attn.models registers them): the one place their names are typed
+SHIPPED_MODULES = ("SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM")
 ATTENTION_REGISTRY: dict[str, type] = {}  # yaml name -> class
 _listeners: list[Callable[[str, type], None]] = []  # told about each registration, in the order added
 

@@ -9,7 +9,7 @@ from scipy import stats
 from ultralytics.nn.tasks import DetectionModel, yaml_model_load
 
 from yolo_attn.analysis.latency import measure_latencies
-from yolo_attn.graph.base import attention_layers, base_signature, init_label
+from yolo_attn.graph.base import attention_layers, config_key, init_label
 from yolo_attn.analysis.stats import ONE_SEED, delta_ci
 
 
@@ -51,10 +51,10 @@ def test_baseline_is_the_model_without_its_attention_layers():
     plain_n, plain_s = _built("yolov5n.yaml"), _built("yolov5s.yaml")
     se_n = _built("yolov5n-se.yaml")
     assert attention_layers(se_n) == ["SE"] and attention_layers(plain_n) == []
-    assert base_signature(se_n) == base_signature(plain_n)
-    assert base_signature(_built("yolov5n-ema.yaml")) == base_signature(plain_n)
-    assert base_signature(plain_s) != base_signature(plain_n)  # another scale is another baseline
-    assert base_signature(_built("yolov8n.yaml")) != base_signature(plain_n)
+    assert config_key(se_n) == config_key(plain_n)
+    assert config_key(_built("yolov5n-ema.yaml")) == config_key(plain_n)
+    assert config_key(plain_s) != config_key(plain_n)  # another scale is another baseline
+    assert config_key(_built("yolov8n.yaml")) != config_key(plain_n)
 
 
 def test_baseline_of_a_neck_placement_on_yolov8n():
@@ -77,7 +77,7 @@ def test_baseline_of_a_neck_placement_on_yolov8n():
     cbam = {**d, "backbone": new_rows[:nb], "head": new_rows[nb:]}
     built = DetectionModel(cbam, verbose=False).yaml
     assert attention_layers(built) == ["CBAM"] * 3
-    assert base_signature(built) == base_signature(_built("yolov8n.yaml"))
+    assert config_key(built) == config_key(_built("yolov8n.yaml"))
 
 
 def test_init_label():

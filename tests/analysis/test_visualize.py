@@ -56,6 +56,7 @@ def _hook_io(model, parts):
     return io, hooks
 
 
+@pytest.mark.slow
 def test_cli_writes_a_png_per_layer_and_the_hooked_weights(trained, tmp_path):
     best, tmp = trained
     out = tmp_path / "attention"

@@ -32,6 +32,7 @@ def trained(tmp_path_factory):
     return tmp, data, tmp / "runs" / "se", out
 
 
+@pytest.mark.slow
 def test_train_builds_the_scaled_shipped_config_with_the_attn_trainer(trained):
     tmp, data, run, out = trained
     assert (run / "weights" / "best.pt").is_file() and (run / "results.csv").is_file()
@@ -47,15 +48,16 @@ def test_train_builds_the_scaled_shipped_config_with_the_attn_trainer(trained):
 def test_train_picks_the_importable_trainer():
     from ultralytics import YOLO
 
-    from yolo_attn.engine.trainers import AttnDetectionTrainer, AttnSegmentationTrainer
-    from yolo_attn.cli.yolo import use_attn_trainers
+    from yolo_attn.engine.trainers import TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer
+    from yolo_attn.plugin.patches import use_attn_trainers
 
-    use_attn_trainers()
+    use_attn_trainers(TRAINERS)
     assert YOLO("yolov5n-se.yaml")._smart_load("trainer") is AttnDetectionTrainer
     assert YOLO("yolov8n-seg.yaml")._smart_load("trainer") is AttnSegmentationTrainer
     assert YOLO("yolov8n-pose.yaml")._smart_load("trainer").__module__.startswith("ultralytics.")
 
 
+@pytest.mark.slow
 def test_val_predict_export(trained):
     tmp, data, run, _ = trained
     best = run / "weights" / "best.pt"
@@ -108,11 +110,11 @@ def test_installed_yolo_attn_command():
 
 
 def test_export_dependencies_are_installed_by_default():
-    """README's install line (pip install -e .) brings onnx and onnxruntime; the old '.[export]' extra still exists."""
+    """README's install line (pip install -e .) brings onnx and onnxruntime; no '.[export]' extra is left (0.x: removed as a vestige)."""
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = {d.split(">")[0].split("=")[0].strip() for d in project["dependencies"]}
     assert {"onnx", "onnxruntime"} <= deps
-    assert "export" in project["optional-dependencies"]
+    assert "export" not in project["optional-dependencies"]
     assert project["scripts"]["yolo-attn"] == "yolo_attn.cli.yolo:main"

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from conftest import subprocess_env
-from yolo_attn.engine.checks import UsageError, resolve_data
+from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.errors import UsageError
 from yolo_attn.data import coco as coco_conv
 from yolo_attn.data import visdrone
 from yolo_attn.data.synthetic import NAMES, make_dataset

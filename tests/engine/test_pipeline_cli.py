@@ -6,7 +6,8 @@ from pathlib import Path
 
 import torch
 
-from yolo_attn.engine.checks import pass_through, resolve_cfgs
+from yolo_attn.cli.passthrough import pass_through
+from yolo_attn.engine.configs import resolve_cfgs
 from yolo_attn.plugin.hook import shipped_configs
 
 ROOT = Path(__file__).resolve().parents[2]

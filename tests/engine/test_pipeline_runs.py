@@ -21,6 +21,8 @@ from yolo_attn.eval.visdrone import yolo_ground_truth
 from yolo_attn.engine.train import train
 from yolo_attn.engine.val import detections_from_jdict, validate
 
+pytestmark = pytest.mark.slow  # every test here trains (a module fixture or its own run)
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(epochs=1, imgsz=64, batch=8, workers=0, plots=False)
 
@@ -184,7 +186,7 @@ def test_compare_two_runs(runs, tmp_path):
 
 def test_resume_of_a_finished_run_is_refused(runs):
     """A finished run's last.pt has no optimizer state; ultralytics would silently start afresh on coco8 (a download)."""
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
 
     last = runs["project"] / "exp" / "weights" / "last.pt"
     with pytest.raises(UsageError, match=r"this run finished .* nothing to resume.*--weights"):

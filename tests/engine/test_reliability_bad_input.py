@@ -136,6 +136,7 @@ def test_bad_input_gives_one_clear_error_and_keeps_runs(case, argv, fragments, t
     assert _snapshot(runs) == before, f"{case}: the runs folder changed"
 
 
+@pytest.mark.slow
 def test_undecodable_images_are_reported_and_training_continues(tmp_path):
     data = make_dataset(tmp_path / "data", n_train=4, n_val=2, imgsz=64, seed=1)
     bad = sorted((Path(data).parent / "images" / "train").glob("*.png"))[0]

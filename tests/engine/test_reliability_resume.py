@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from ultralytics.nn.tasks import torch_safe_load
 
@@ -31,6 +32,7 @@ def _complete_epoch(last: Path):
         return None
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_planned_epochs(tmp_path):
     data = make_dataset(tmp_path / "data", n_train=16, n_val=2, imgsz=64, seed=0)
     project, run = tmp_path / "runs", tmp_path / "runs" / "killed"

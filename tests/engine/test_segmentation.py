@@ -8,7 +8,7 @@ import yaml
 
 import train_attn
 import val_attn
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.cli.guard import main_guard
 from yolo_attn.data.shapes_seg import make_seg_dataset, outline
 from yolo_attn.data.synthetic import make_dataset
@@ -20,7 +20,7 @@ def test_seg_config_is_found_by_name_from_any_folder(tmp_path, monkeypatch):
     """``--cfg yolov5s-seg-se.yaml`` finds the shipped segmentation yaml (yaml/seg/) at scale s, from any cwd."""
     from ultralytics import YOLO
 
-    from yolo_attn.engine.checks import resolve_cfgs
+    from yolo_attn.engine.configs import resolve_cfgs
 
     monkeypatch.chdir(tmp_path)
     assert resolve_cfgs("yolov5s-seg-se.yaml") == ["yolov5s-seg-se.yaml"]
@@ -69,6 +69,7 @@ def seg_run(tmp_path_factory):
     return tmp, data, tmp / "runs" / "yolov5n-seg-se"
 
 
+@pytest.mark.slow
 def test_train_uses_the_segmentation_trainer(seg_run):
     _, _, run = seg_run
     args = yaml.safe_load((run / "args.yaml").read_text())
@@ -81,6 +82,7 @@ def test_train_uses_the_segmentation_trainer(seg_run):
     assert model.task == "segment" and type(model.model.model[9]).__name__ == "SE"
 
 
+@pytest.mark.slow
 def test_val_predict_visualize_on_the_segmentation_checkpoint(seg_run, tmp_path, capsys):
     tmp, data, run = seg_run
     best = run / "weights" / "best.pt"

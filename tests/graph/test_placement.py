@@ -224,6 +224,7 @@ def test_train_generates_names_and_records_the_yaml(tmp_path, monkeypatch):
     assert Path(calls[0][0]).name == "yolov5n-se-backbone.yaml"
 
 
+@pytest.mark.slow
 def test_cli_one_epoch_attn_run_records_provenance(tmp_path):
     """A real 1-epoch run of train_attn.py --attn SE --at neck: yaml file, run name, args.yaml, checkpoint yaml."""
     import subprocess

@@ -27,7 +27,7 @@ from ultralytics.utils import LOGGER
 import yolo_attn.engine.train as attn_train
 from conftest import subprocess_env
 from yolo_attn import insert_attention, load_weights
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.data.synthetic import make_dataset
 from yolo_attn.graph.transfer import AttentionSlot, base_layout
 
@@ -229,6 +229,7 @@ def _assert_base_equals_checkpoint(start: dict, best: Path, attn: list[int]):
         assert torch.equal(start[k], plain_sd[_base_key(k, attn)]), k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(FINE_TUNES))
 def test_fine_tune_starts_from_every_base_tensor(case, plain_run, monkeypatch, log_lines):
     """The trainer's model right after ``get_model`` (its start weights) equals the checkpoint on every base tensor;
@@ -260,6 +261,7 @@ def test_fine_tune_starts_from_every_base_tensor(case, plain_run, monkeypatch, l
     assert args["warmup_epochs"] == (3.0 if chosen else 0)  # the caller's recipe is left as given
 
 
+@pytest.mark.slow
 def test_cli_fine_tune_attn_se_at_neck(plain_run, tmp_path):
     """``train_attn.py --cfg yolov5n.yaml --attn SE --at neck --weights best.pt``: the transfer line and the fine-tune
     recipe (on the ``defaults:`` line) are printed, the run records it, and the SE-neck checkpoint has the expected layout."""
@@ -292,6 +294,7 @@ def test_finetune_defaults_only_without_a_chosen_optimizer():
     assert finetune_defaults({"optimizer": "SGD"}) == ({}, "")
 
 
+@pytest.mark.slow
 def test_cli_refuses_weights_of_another_scale(plain_run, tmp_path):
     cmd = [sys.executable, str(ROOT / "train_attn.py"), "--cfg", "yolov5s-se.yaml", "--weights", str(plain_run["best"]),
            "--data", str(plain_run["data"]), "--epochs", "1", "--imgsz", "64", "--project", str(tmp_path / "runs")]

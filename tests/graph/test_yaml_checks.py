@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ultralytics.nn.tasks import yaml_model_load
 
-from yolo_attn.engine.checks import resolve_cfgs
+from yolo_attn.engine.configs import resolve_cfgs
 from yolo_attn.graph.checks import check_graph
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,7 @@ def test_cfg_path_with_scale_letter_resolves_from_another_cwd(tmp_path, monkeypa
     monkeypatch.chdir(other)
     path = str(folder / "yolov5s-myneck.yaml")  # absolute, scale s, from another working directory
     assert resolve_cfgs(path) == [path]
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
 
     with pytest.raises(UsageError, match="no such model config"):
         resolve_cfgs("cfg/yolov5n-myneck.yaml")  # relative to the cwd, as for YOLO(): not here

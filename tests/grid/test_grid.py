@@ -22,6 +22,8 @@ from yolo_attn.data.shapes_hard import make_hard_dataset
 
 import ray  # noqa: E402  (a test dependency: .ci/run installs the [ray] extra)
 
+pytestmark = pytest.mark.slow  # every test here trains grid cells
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--epochs", "1", "--imgsz", "64", "--batch-size", "4", "--workers", "0", "plots=False"]
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # node IP 127.0.0.1: no traffic off loopback

@@ -52,7 +52,7 @@ def test_state_finished_interrupted_new(tmp_path):
 def test_common_flags_and_refusals(tmp_path):
     import pytest
 
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
 
     data = tmp_path / "d.yaml"
     data.write_text("names: {0: a}\nval: x\n")

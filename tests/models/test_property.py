@@ -3,10 +3,11 @@
 For each of 200 seeded cases: pick yolov5n or yolov5s (ultralytics' own ``yolov5.yaml``), a registered attention
 module, a layer ``j`` (0..23, any layer before Detect) and random arguments drawn from the module's signature. The
 module goes in right after layer ``j``: every ``from`` that read layer ``j`` now reads the attention, later indices
-shift by one (``insert_after``). Arguments the module itself rejects (``cls(c1, *args)`` raises), and a first argument
-equal to layer ``j``'s channel count (scaled, or as written in the yaml: channels are inferred), must be rejected by
-the yaml build with a ``ValueError`` naming the layer (checked for the first rejected draw); the case then draws
-again. Which modules reject their own defaults at small widths is asserted separately
+shift by one (``insert_after``). A first argument equal to layer ``j``'s channel count (scaled, or as written in the
+yaml) is the fork convention: it is read as the channel count and dropped (a second one too for CA and CBAM), so the
+module is built from the remaining arguments. Arguments the module itself rejects (``cls(c1, *rest)`` raises) must be
+rejected by the yaml build with a ``ValueError`` naming the layer (checked for the first rejected draw); the case then
+draws again. Which modules reject their own defaults at small widths is asserted separately
 (``test_defaults_build_at_the_narrowest_layer``), so a redraw cannot hide a module that rejects what its official
 code accepts. For valid arguments:
 
@@ -28,6 +29,7 @@ from ultralytics.nn import tasks
 from ultralytics.nn.tasks import BaseModel, DetectionModel, yaml_model_load
 
 from yolo_attn import ATTENTION_REGISTRY as _REGISTRY
+from yolo_attn.graph.dialect import written_channels
 
 # The package's own modules: other test files register their own classes in the same session.
 ATTENTION_REGISTRY = {n: c for n, c in _REGISTRY.items() if c.__module__.startswith("yolo_attn.")}
@@ -123,6 +125,17 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
+def _fork_read(name, args, channel_counts):
+    """The arguments the module gets: a leading channel count (two for CA and CBAM) is read and dropped."""
+    rest = list(args)
+    for _ in range(2 if name in ("CA", "CBAM") else 1):
+        if rest and type(rest[0]) is int and rest[0] in channel_counts:
+            rest.pop(0)
+        else:
+            break
+    return rest
+
+
 def _case(seed: int):
     rng = random.Random(seed)
     scale = "ns"[seed % 2]
@@ -138,13 +151,14 @@ def test_random_insertion_builds_and_keeps_shapes(seed):
     d, shapes, out_shape, n_params = plain(scale)
     c1 = shapes[j][1]
 
-    row = (d["backbone"] + d["head"])[j]
-    channel_counts = [[c1]] + ([[row[3][0]]] if row[2] in ("Conv", "C3", "SPPF") else [])  # args[0]: their width
+    rows = d["backbone"] + d["head"]
+    written = written_channels(rows, j, lambda m: m in ("Conv", "C3", "SPPF"), lambda m: m == "Concat")
+    channel_counts = {c1, written} - {None}  # scaled, and as the yaml writes it (Concat: the sum of its inputs)
     checked_rejection = False
     for _ in range(50):
         args = _sample_args(rng, cls)
-        alone = _build_alone(cls, c1, args)
-        if alone is not None and args[:1] not in channel_counts:
+        alone = _build_alone(cls, c1, _fork_read(name, args, channel_counts))
+        if alone is not None:
             break
         if not checked_rejection:  # rejected arguments: the yaml build must name the layer, not fail deeper
             checked_rejection = True

@@ -10,6 +10,7 @@ from ultralytics.nn.tasks import DetectionModel, parse_model, yaml_model_load
 
 import yolo_attn
 from conftest import subprocess_env
+from yolo_attn.graph.dialect import collect_notes
 from yolo_attn.registry import ATTENTION_REGISTRY, get_attention, register_attention
 
 
@@ -73,8 +74,7 @@ def test_unknown_module_names_layer_name_closest_and_registered():
 @pytest.mark.parametrize(
     "row, expected",
     [
-        ([-1, 1, "SE", [1024]], ["layer 9", "first argument 1024 is the 1024 channels written in the yaml for layer 8",
-                                 "channels are inferred", "write []", "[reduction=16]"]),
+        ([-1, 1, "SE", [512]], ["layer 9", "reduction 512 is larger than the 256 input channels"]),
         ([-1, 1, "SE", [128]], ["layer 9", "reduction 128 is larger than the 64 input channels", "write []"]),
         ([-1, 1, "CBAM", [128]], ["layer 9", "reduction 128", "64 input channels"]),
         ([-1, 1, "EMA", [24]], ["layer 9", "divisible by factor", "64 % 24", "write factor 32"]),
@@ -87,13 +87,13 @@ def test_unknown_module_names_layer_name_closest_and_registered():
         ([[6, 8], 1, "SE", []], ["layer 9", "takes one input"]),
         ([-1, 1, "SE"], ["layer 9 is [4, 1, 'SE']", "each layer is [from, number, module, args]"]),
     ],
-    ids=["SE-yaml-channels", "SE-big-r", "CBAM-big-r", "EMA-factor", "CBAM-kernel", "SE-too-many", "SimAM-too-many",
+    ids=["SE-not-a-channel-count", "SE-big-r", "CBAM-big-r", "EMA-factor", "CBAM-kernel", "SE-too-many", "SimAM-too-many",
          "SRM-too-many", "SimAM-negative", "SimAM-lambda-2", "two-inputs", "malformed-row"],
 )
 def test_bad_values_raise_valueerror_at_build_time(row, expected):
     """At scale n: layer 8 (C3 [1024] in the yaml) has 256 channels, layer 4 (C3 [256]) has 64."""
     d = _yaml_with_layer9(row)
-    if row[2] != "SE" or row[3:] != [[1024]]:
+    if row[2] != "SE" or row[3:] != [[512]]:
         d["backbone"][9][0] = 4 if row[0] == -1 else row[0]  # read layer 4 (64 channels)
     with pytest.raises(ValueError) as err:
         DetectionModel(d, verbose=False)
@@ -102,38 +102,81 @@ def test_bad_values_raise_valueerror_at_build_time(row, expected):
 
 
 # ---------------------------------------------------------------------------------------------------- explicit channels
+def _params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _build_noted(d):
+    with collect_notes() as notes:
+        model = DetectionModel(d, verbose=False)
+    return model, [n.text for n in notes]
+
+
 @pytest.mark.parametrize("scale", "nslx")
-def test_a_channel_count_as_first_argument_is_rejected_at_every_scale(scale):
-    """``[-1, 1, SE, [1024]]`` after C3 [1024]: 256/512/1024/1280 channels at n/s/l/x; the yaml's 1024 is caught at
-    every scale (at l it is also the scaled count)."""
+def test_a_channel_count_as_first_argument_is_read_at_every_scale(scale):
+    """``[-1, 1, SE, [1024]]`` after C3 [1024]: 256/512/1024/1280 channels at n/s/l/x; the yaml's 1024 is read as the
+    channel count at every scale (the fork convention) and the model equals the one written ``[]``, with one note."""
     d = _yaml_with_layer9([-1, 1, "SE", [1024]])
     d["scale"] = scale
-    with pytest.raises(ValueError, match=r"bad.yaml: layer 9 .*first argument 1024 is the 1024 channels.*layer 8.*"
-                                         r"channels are inferred.*write \[\] for SE's defaults"):
-        DetectionModel(d, verbose=False)
+    model, notes = _build_noted(d)
+    c1 = {"n": 256, "s": 512, "l": 1024, "x": 1280}[scale]
+    assert notes == [f"bad.yaml layer 9 [-1, 1, SE, [1024]]: 1024 is the channel count (fork style); built "
+                     f"SE({c1}, reduction=16)"]
+    clean = _yaml_with_layer9([-1, 1, "SE", []])
+    clean["scale"] = scale
+    assert _params(model) == _params(DetectionModel(clean, verbose=False))
+    assert model.model[9].fc[0].in_features == c1 and model.model[9].fc[0].out_features == c1 // 16
 
 
 SCALED_S = ("SE", "CBAM", "CA", "GC", "BAM", "GAM", "EMA", "SA")
 
 
 @pytest.mark.parametrize("name", SCALED_S)
-@pytest.mark.parametrize("arg, source, what", [(512, -1, "512 channels layer 8"), (256, 6, "256 channels layer 6"),
-                                               (1024, -1, "1024 channels written in the yaml for layer 8")],
+@pytest.mark.parametrize("arg, source", [(512, -1), (256, 6), (1024, -1)],
                          ids=["scaled-P5", "scaled-P4-non-adjacent", "yaml-P5"])
-def test_scaled_or_written_channel_counts_are_rejected_at_scale_s(name, arg, source, what):
+def test_scaled_or_written_channel_counts_are_read_at_scale_s(name, arg, source):
+    """parse_model only: read from layer 6, SPPF would get P4's map (the graph, not the reading, is odd here)."""
     d = _yaml_with_layer9([source, 1, name, [arg]])
     d["scale"] = "s"
+    with collect_notes() as found:
+        model, _ = parse_model(d, 3, verbose=False)
+    notes = [n.text for n in found]
+    clean = _yaml_with_layer9([source, 1, name, []])
+    clean["scale"] = "s"
+    assert _params(model) == _params(parse_model(clean, 3, verbose=False)[0])
+    c1 = 256 if source == 6 else 512
+    assert len(notes) == 1 and notes[0].startswith(f"bad.yaml layer 9 [{source}, 1, {name}, [{arg}]]: {arg} is the "
+                                                   f"channel count (fork style); built {name}({c1}")
+
+
+@pytest.mark.parametrize("row, expected", [
+    ([-1, 1, "SE", [512]], "reduction 512 is larger than the 256 input channels"),  # 512: scale s's width, not n's
+    ([-1, 1, "CBAM", [512]], "reduction 512 is larger than the 256 input channels"),
+    ([-1, 1, "EMA", [512]], "factor"),
+    ([-1, 1, "SimAM", [512]], "0 < e_lambda < 1, got 512"),
+], ids=["SE", "CBAM", "EMA", "SimAM"])
+def test_a_first_argument_equal_to_no_channel_count_keeps_its_meaning_and_errors(row, expected):
+    """At scale n layer 8 has 256 channels (1024 written): 512 is no channel count of it, so it stays SE's reduction
+    (and fails its check) instead of being taken for a channel count."""
     with pytest.raises(ValueError) as err:
-        DetectionModel(d, verbose=False)
-    msg = str(err.value)
-    assert f"layer 9 [{source}, 1, {name}, [{arg}]]" in msg and f"first argument {arg} is the {what}" in msg
-    assert "channels are inferred" in msg and f"write [] for {name}'s defaults" in msg
+        DetectionModel(_yaml_with_layer9(row), verbose=False)
+    assert "bad.yaml: layer 9" in str(err.value) and expected in str(err.value)
 
 
-def test_simam_rejects_a_channel_count():
+def test_simam_channel_count_is_read_and_the_yoloair_misreading_noted():
     d = _yaml_with_layer9([-1, 1, "SimAM", [1024]])
-    with pytest.raises(ValueError, match=r"layer 9 .*first argument 1024 is the 1024 channels.*write \[\] for SimAM"):
-        DetectionModel(d, verbose=False)
+    model, notes = _build_noted(d)
+    assert model.model[9].e_lambda == 1e-4
+    assert notes == ["bad.yaml layer 9 [-1, 1, SimAM, [1024]]: 1024 is the channel count (fork style); YOLOAir's "
+                     "parse_model would pass the output channels as e_lambda (SimAM(e_lambda=256)), which its SimAM "
+                     "code takes as the regulariser; built SimAM(256, e_lambda=0.0001)"]
+
+
+def test_a_repeated_row_is_noted_once():
+    d = _yaml_with_layer9([-1, 2, "SE", [1024]])
+    d["scale"] = "l"  # depth 1.0: n stays 2
+    model, notes = _build_noted(d)
+    assert len(notes) == 1 and len(model.model[9]) == 2
 
 
 def test_an_ordinary_first_argument_still_builds():

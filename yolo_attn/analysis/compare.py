@@ -3,7 +3,7 @@
 Finds ultralytics run folders (``args.yaml`` + ``results.csv`` + ``weights/best.pt``) under a directory and groups
 them by (data, imgsz, epochs, initialisation): scratch runs and runs fine-tuned from a checkpoint (ultralytics'
 ``pretrained`` in ``args.yaml``) are never averaged together. Inside a group each config's baseline is the run whose
-model equals the config's model with its attention layers removed (``yolo_attn.graph.base.base_signature``), so
+model equals the config's model with its attention layers removed (``yolo_attn.graph.base.config_key``), so
 yolov5, yolov8, yolo11 and generated placement configs (``yolov5n-se-neck``) all get their Δ. Seeds are averaged per
 config; Δ is reported as mean ± a 95 % Welch interval (``yolo_attn.analysis.stats``). mAP figures are the best
 epoch's (the epoch ultralytics saved as ``best.pt``: highest mAP50-95). Params and GFLOPs come from ultralytics'
@@ -22,12 +22,13 @@ from pathlib import Path
 
 import yaml
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.analysis.runs import best_epoch
+from yolo_attn.errors import UsageError
 
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
 
 _CSV_FIELDS = (
-    "group", "data", "imgsz", "epochs", "init", "config", "module", "scale", "baseline", "seeds", "n_runs",
+    "group", "data", "imgsz", "epochs", "init", "head", "config", "module", "scale", "baseline", "seeds", "n_runs",
     "mAP50_mean", "mAP50_std", "mAP50-95_mean", "mAP50-95_std", "delta_mAP50", "delta_mAP50-95",
     "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "GFLOPs_imgsz", "latency_ms",
     "latency_p10_ms", "latency_p90_ms", "latency_note", "device", "runs",
@@ -49,15 +50,9 @@ class Run:
     map50: float
     map50_95: float
     init: str = "scratch"  # or "fine-tuned from <weights>"
-    base_signature: tuple = ()  # the model with its attention layers removed
+    base_key: tuple = ()  # the model with its attention layers removed
+    head: str = "v5u"  # "anchor": YOLOv5's anchor-based head (v6/v7); never grouped with the anchor-free one
     extra: dict = field(default_factory=dict)
-
-
-def _best_row(results_csv: Path) -> dict | None:
-    with open(results_csv, newline="") as f:
-        rows = [{k.strip(): v.strip() for k, v in r.items()} for r in csv.DictReader(f)]
-    rows = [r for r in rows if r.get("metrics/mAP50-95(B)")]
-    return max(reversed(rows), key=lambda r: float(r["metrics/mAP50-95(B)"])) if rows else None
 
 
 def _registered_name(name: str) -> str:
@@ -80,7 +75,8 @@ def find_runs(root) -> list[Run]:
     """Every finished-enough run under ``root`` (any depth); runs without a validated epoch are skipped."""
     import re
 
-    from yolo_attn.graph.base import attention_layers, base_signature, init_label
+    from yolo_attn.graph.base import attention_layers, config_key, init_label
+    from yolo_attn.plugin.anchor_rows import is_anchor_yaml
 
     root = Path(root)
     if not root.is_dir():
@@ -93,7 +89,7 @@ def find_runs(root) -> list[Run]:
         args = yaml.safe_load(args_file.read_text()) or {}
         if args.get("task", "detect") != "detect" or args.get("mode", "train") != "train":
             continue
-        best = _best_row(d / "results.csv")
+        best, _ = best_epoch(d / "results.csv")
         if best is None:
             continue
         model = _model_yaml(d / "weights" / "best.pt")
@@ -105,7 +101,7 @@ def find_runs(root) -> list[Run]:
             scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
-            base_signature=base_signature(model),
+            base_key=config_key(model), head="anchor" if is_anchor_yaml(model) else "v5u",
         ))
     return runs
 
@@ -127,51 +123,61 @@ def _baselines(by_config: dict[str, list[Run]]) -> dict[str, str | None]:
     plain = {}
     for c, rs in sorted(by_config.items(), key=lambda kv: -len(kv[1])):  # most seeds wins a tie
         if rs[0].module == "none":
-            plain.setdefault(rs[0].base_signature, c)
-    return {c: plain.get(rs[0].base_signature) for c, rs in by_config.items()}
+            plain.setdefault(rs[0].base_key, c)
+    return {c: plain.get(rs[0].base_key) for c, rs in by_config.items()}
 
 
 def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> list[dict]:
     """One row per (group, config), a control row for the latency, Δ vs each config's own baseline."""
-    from yolo_attn.analysis.latency import measure_latencies
-    from yolo_attn.analysis.stats import delta_ci
-
     groups: dict[tuple, dict[str, list[Run]]] = {}
     for r in runs:
-        groups.setdefault((r.data, r.imgsz, r.epochs, r.init), {}).setdefault(r.config, []).append(r)
+        groups.setdefault((r.data, r.imgsz, r.epochs, r.init, r.head), {}).setdefault(r.config, []).append(r)
     rows, cands = [], {}
-    for gi, ((data, imgsz, epochs, init), by_config) in enumerate(sorted(groups.items()), 1):
+    for gi, (key, by_config) in enumerate(sorted(groups.items()), 1):
         base_of = _baselines(by_config)
         order = sorted(by_config, key=lambda c: (base_of[c] or c, by_config[c][0].module != "none", c))
         for config in order:
             rs = sorted(by_config[config], key=lambda r: r.seed)
-            m50, s50 = _mean_std([r.map50 for r in rs])
-            m95, s95 = _mean_std([r.map50_95 for r in rs])
-            base = base_of[config]
-            row = {
-                "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "config": config,
-                "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
-                "baseline": (base or "") if rs[0].module != "none" else "",
-                "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
-                "mAP50-95_mean": round(m95, 4), "mAP50-95_std": round(s95, 4), "delta_mAP50": "",
-                "delta_mAP50-95": "", "delta_mAP50-95_ci_lo": "", "delta_mAP50-95_ci_hi": "", "delta_note": "",
-                "runs": " ".join(str(r.path) for r in rs),
-            }
-            if rs[0].module == "none":
-                row["delta_note"] = "baseline"
-            elif base:
-                b = by_config[base]
-                row["delta_mAP50"] = round(m50 - statistics.fmean(r.map50 for r in b), 4)
-                ci = delta_ci([r.map50_95 for r in rs], [r.map50_95 for r in b])
-                row["delta_mAP50-95"], row["delta_note"] = round(ci["delta"], 4), ci["note"]
-                if ci["lo"] is not None:
-                    row["delta_mAP50-95_ci_lo"], row["delta_mAP50-95_ci_hi"] = round(ci["lo"], 4), round(ci["hi"], 4)
-            else:
-                row["delta_note"] = (f"no run of this model without its attention layers on this data/imgsz/epochs/"
-                                     f"initialisation ({init}) to compare with")
-            best = max(rs, key=lambda r: r.map50_95).path / "weights" / "best.pt"
-            cands[(gi, config)] = (best, imgsz)
-            rows.append(row)
+            base = by_config[base_of[config]] if base_of[config] else None
+            rows.append(_config_row(gi, key, config, rs, base_of[config], base))
+            cands[(gi, config)] = (max(rs, key=lambda r: r.map50_95).path / "weights" / "best.pt", key[1])
+    return _with_latency(rows, cands, device, latency_runs)
+
+
+def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str | None, base: list[Run] | None) -> dict:
+    """A config's row: mean ± std over its seeds and, against its baseline's runs ``base``, the Δ and its interval."""
+    from yolo_attn.analysis.stats import delta_ci
+
+    data, imgsz, epochs, init, head = key
+    m50, s50 = _mean_std([r.map50 for r in rs])
+    m95, s95 = _mean_std([r.map50_95 for r in rs])
+    row = {
+        "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "head": head, "config": config,
+        "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
+        "baseline": (base_name or "") if rs[0].module != "none" else "",
+        "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
+        "mAP50-95_mean": round(m95, 4), "mAP50-95_std": round(s95, 4), "delta_mAP50": "",
+        "delta_mAP50-95": "", "delta_mAP50-95_ci_lo": "", "delta_mAP50-95_ci_hi": "", "delta_note": "",
+        "runs": " ".join(str(r.path) for r in rs),
+    }
+    if rs[0].module == "none":
+        row["delta_note"] = "baseline"
+    elif base:
+        row["delta_mAP50"] = round(m50 - statistics.fmean(r.map50 for r in base), 4)
+        ci = delta_ci([r.map50_95 for r in rs], [r.map50_95 for r in base])
+        row["delta_mAP50-95"], row["delta_note"] = round(ci["delta"], 4), ci["note"]
+        if ci["lo"] is not None:
+            row["delta_mAP50-95_ci_lo"], row["delta_mAP50-95_ci_hi"] = round(ci["lo"], 4), round(ci["hi"], 4)
+    else:
+        row["delta_note"] = (f"no run of this model without its attention layers on this data/imgsz/epochs/"
+                             f"initialisation ({init}) to compare with")
+    return row
+
+
+def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int) -> list[dict]:
+    """Params, GFLOPs and interleaved latency of each row's best checkpoint, plus the control row after its twin."""
+    from yolo_attn.analysis.latency import measure_latencies
+
     # the control: the first baseline timed a second time (or the first model when there is no baseline)
     control = next(((r["group"], r["config"]) for r in rows if r["module"] == "none"), (rows[0]["group"], rows[0]["config"]))
     lat = measure_latencies(cands, device, rounds=latency_runs, control=control)
@@ -186,7 +192,8 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
     if res is None:
         return rows  # --latency-runs 0: no timing, no control row
     ci = next(i for i, r in enumerate(rows) if (r["group"], r["config"]) == control)
-    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "scale", "device", "GFLOPs_imgsz")}
+    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "head", "scale", "device",
+                                     "GFLOPs_imgsz")}
     ctrl.update(_latency_fields(lat["control"]), config=f"{control[1]} (control)", module="control",
                 baseline=control[1], n_runs=0, seeds="",
                 latency_note=f"the same checkpoint timed again: this run resolves latency differences above ±{res:.0%}")
@@ -202,6 +209,9 @@ def _latency_fields(lat: dict) -> dict:
 
 def _pm(m, s, n) -> str:
     return f"{m:.4f} ± {s:.4f}" if n > 1 else f"{m:.4f}"
+
+
+_HEAD_LABEL = {"v5u": "anchor-free head (YOLOv5u/v8 Detect)", "anchor": "anchor-based head (YOLOv5 v6/v7)"}
 
 
 def _delta(row, key="delta_mAP50-95") -> str:
@@ -223,7 +233,8 @@ def to_markdown(rows: list[dict]) -> str:
     for g in sorted({r["group"] for r in rows}):
         rs = [r for r in rows if r["group"] == g]
         r0 = rs[0]
-        out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}",
+        out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}, "
+                f"{_HEAD_LABEL.get(r0.get('head'), r0.get('head'))}",
                 "", f"data: `{r0['data']}`; latency on {r0['device']}", "",
                 "| config | module | baseline | seeds | mAP50 | mAP50-95 | Δ mAP50 | Δ mAP50-95 [95 % CI] | params | "
                 f"GFLOPs @{r0['imgsz']} | latency ms (p10-p90) | note |",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import statistics
 import time
 
+from yolo_attn.analysis.timer import round_robin
+
 __all__ = ("measure_latencies", "load_fused")
 
 
@@ -81,13 +83,10 @@ def measure_latencies(candidates: dict, device: str = "cpu", rounds: int = 20, p
         slots["control"] = slots[control]  # the same model object: any difference is the machine's noise
         info["control"] = {**info[control], "params": get_num_params(slots["control"][0])}  # counted on the timed model
     keys = list(slots)
-    per_round = {k: [] for k in keys}
     with torch.inference_mode():
         for k in keys:
             info[k]["warmup_passes"] = 5 * _warm_up(*slots[k], cuda)
-        for r in range(rounds):
-            for k in keys[r % len(keys):] + keys[: r % len(keys)]:  # rotate: each candidate goes first in turn
-                per_round[k].append(_timed(*slots[k], cuda, per_visit))
+        per_round = round_robin({k: (lambda k=k: _timed(*slots[k], cuda, per_visit)) for k in keys}, rounds)
     for k in keys:
         ts = sorted(per_round[k])
         q = statistics.quantiles(ts, n=10, method="inclusive") if len(ts) > 1 else [ts[0]] * 9  # within the data

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("build_parser", "common_train_argv", "main")
 
@@ -49,8 +49,8 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
 
 def common_train_argv(rest: list[str]) -> list[str]:
     """Validate the train_attn.py flags left over by the grid parser; return them normalised for every cell."""
-    from yolo_attn.engine.checks import pass_through
-    from yolo_attn.cli.train import parse_args, resolve_data_alias
+    from yolo_attn.cli.passthrough import pass_through
+    from yolo_attn.cli.train import fill_demo_defaults, parse_args, resolve_data_alias
 
     targs, extra = parse_args(rest)
     defaults, _ = parse_args([])
@@ -58,13 +58,9 @@ def common_train_argv(rest: list[str]) -> list[str]:
         if getattr(targs, key) != getattr(defaults, key):
             raise UsageError(f"--{key.replace('_', '-')} is not an ablate_attn.py flag: {why}")
     pass_through(extra)  # a bad key=value fails now, not in every cell
-    from yolo_attn.engine.train import DEMO_DEFAULTS
-
     data = resolve_data_alias(targs.data or "shapes-hard")
     if data != targs.data:  # the embedded hard set: the demo's defaults, written out (the cells see a path)
-        for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
-            if getattr(targs, attr) is None:
-                setattr(targs, attr, DEMO_DEFAULTS[key])
+        fill_demo_defaults(targs)
     if Path(data).is_file():  # trials may run in another working directory or on another node
         data = str(Path(data).resolve())
     argv = ["--data", data]
@@ -99,10 +95,8 @@ def _write_cfgs(base: str, modules: list[str], ats: list[str], attn_args, grid_d
     Returns ``{(module, at): error}`` for the combinations that cannot be built; those cells still run as trials, fail
     there the same way ``train_attn.py`` would, and are reported failed with that error.
     """
-    try:
-        from yolo_attn.graph.placement import generate_cfg, parse_at, parse_attn_args
-    except ImportError:  # no placements in this version: the cells report it
-        return {}
+    from yolo_attn.graph.placement import generate_cfg, parse_at, parse_attn_args
+
     errors = {}
     for m in modules:
         for at in ats:

@@ -1,13 +1,13 @@
-"""Helpers for the thin top-level scripts (``train_attn.py``, ``val_attn.py``, ``compare_attn.py``)."""
+"""Helpers for the thin top-level scripts (``train_attn.py``, ``val_attn.py``, ``compare_attn.py``, ...)."""
 
 from __future__ import annotations
 
 import sys
 import traceback
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
-__all__ = ("main_guard",)
+__all__ = ("main_guard", "script_main", "run_script")
 
 
 def main_guard(main, argv=None) -> int:
@@ -25,3 +25,18 @@ def main_guard(main, argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def script_main(main, doc: str | None):
+    """A root script's ``main(argv=None)``: the ``yolo_attn.cli`` module's ``main(argv, doc)``, so the script's own
+    docstring is its ``--help`` description."""
+
+    def script(argv=None):
+        main(argv, doc)
+
+    return script
+
+
+def run_script(main) -> None:
+    """A root script run as a program: exit with ``main_guard(main)``'s status (2 and one ``error:`` line on bad input)."""
+    sys.exit(main_guard(main))

@@ -10,7 +10,7 @@ import argparse
 
 from yolo_attn.engine.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
 
-__all__ = ("add_train_args", "parse_args", "train_kwargs", "run", "resolve_data_alias")
+__all__ = ("add_train_args", "parse_args", "fill_demo_defaults", "train_kwargs", "run", "resolve_data_alias")
 
 
 def _both(key: str) -> str:
@@ -27,6 +27,10 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--at", default=None,
                    help="where --attn goes: backbone (default, before SPPF), stages, neck, base layer indices 6,8, or a list backbone,neck")
     p.add_argument("--attn-args", default="", help="the module's own args (never channels), e.g. 8 or 16,7")
+    p.add_argument("--anchors", action="store_true",
+                   help="YOLOv5's anchor-based head (v6.0/v7.0, as in the papers) instead of YOLOv5u's anchor-free one; "
+                        "YOLOv5-family configs only; trains with hyp.scratch-low defaults (docs/YOLOV5.md)")
+    p.add_argument("--noautoanchor", action="store_true", help="anchor-based head: keep the yaml's anchors (no AutoAnchor)")
     p.add_argument("--scale", default="n", help="model scale n/s/m/l/x used by --cfg all")
     p.add_argument("--data", default=None,
                    help="dataset yaml: coco.yaml, VisDrone.yaml, shapes-hard (the embedded hard set, demo defaults) or a "
@@ -66,21 +70,28 @@ def resolve_data_alias(data: str | None) -> str | None:
     return str(default_hard_dataset()) if data in (HARD_ALIAS, HARD_ALIAS + ".yaml") else data
 
 
+def fill_demo_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Set ``--epochs --batch-size --imgsz --workers`` left unset to the demo set's defaults (``DEMO_DEFAULTS``)."""
+    for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
+        if getattr(args, attr) is None:
+            setattr(args, attr, DEMO_DEFAULTS[key])
+    return args
+
+
 def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dict]:
     """``(positional, keyword)`` arguments of ``yolo_attn.engine.train.train`` for parsed ``train_attn.py`` flags."""
-    from yolo_attn.engine.checks import pass_through
+    from yolo_attn.cli.passthrough import pass_through
 
     data = resolve_data_alias(args.data)
     if data != args.data:  # the embedded hard set is trained like the demo set (15 epochs at 128 px), not like COCO
-        for attr, key in (("epochs", "epochs"), ("batch_size", "batch"), ("imgsz", "imgsz"), ("workers", "workers")):
-            if getattr(args, attr) is None:
-                setattr(args, attr, DEMO_DEFAULTS[key])
+        fill_demo_defaults(args)
     kw = dict(
         weights=args.weights, epochs=args.epochs, batch=args.batch_size, imgsz=args.imgsz, device=args.device,
         workers=args.workers, project=args.project, name=args.name, seeds=args.seed, resume=args.resume,
         exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile, **pass_through(extra),
     )
     kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args)  # train() checks them
+    kw.update(anchors=True if args.anchors else None, noautoanchor=args.noautoanchor)
     return (args.cfg, data), kw
 
 

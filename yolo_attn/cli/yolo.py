@@ -16,30 +16,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ("main", "use_attn_trainers")
-
-
-def use_attn_trainers() -> None:
-    """Make ``YOLO(...).train()`` without a ``trainer=`` pick yolo_attn's trainer for detect and segment models.
-
-    ultralytics picks the trainer class in ``Model._smart_load("trainer")`` from the model's task map; this wraps that
-    one lookup (idempotent). Other tasks and every other lookup (validator, predictor, model) are unchanged.
-    """
-    from ultralytics.engine.model import Model
-
-    from yolo_attn.engine.trainers import TRAINERS
-
-    original = Model._smart_load
-    if getattr(original, "_yolo_attn", False):
-        return
-
-    def _smart_load(self, key: str):
-        if key == "trainer" and self.task in TRAINERS:
-            return TRAINERS[self.task]
-        return original(self, key)
-
-    _smart_load._yolo_attn = True
-    Model._smart_load = _smart_load
+__all__ = ("main",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,9 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     import yolo_attn  # noqa: F401  (registers the modules and the config lookup)
     from ultralytics.cfg import entrypoint
 
-    from yolo_attn.engine.trainers import use_local_fonts
+    from yolo_attn.engine.trainers import TRAINERS
+    from yolo_attn.plugin.patches import use_attn_trainers, use_local_fonts
 
-    use_attn_trainers()
+    use_attn_trainers(TRAINERS)
     use_local_fonts()
     if argv is not None:
         sys.argv[1:] = argv  # in place: ultralytics.cfg.ARGV is this same list, read by entrypoint

@@ -15,7 +15,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("guard_run", "explain")
 

@@ -11,21 +11,24 @@ import os
 from pathlib import Path
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
-from yolo_attn.engine.checks import (
-    UsageError, check_batch, check_device, check_epochs, check_imgsz, check_model_cfg, check_weights, resolve_cfgs,
-    resolve_data, run_dir,
-)
+from yolo_attn.engine.checkpoints import check_weights
+from yolo_attn.engine.checks import check_batch, check_device, check_epochs, check_imgsz, run_dir
+from yolo_attn.engine.configs import check_model_cfg, resolve_cfgs
+from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.errors import UsageError
 from ultralytics.utils import LOGGER
 
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import (
-    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of, use_local_fonts,
+    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of,
 )
 from yolo_attn.graph.transfer import check_transfer
+from yolo_attn.anchor.model import HEAD_ANCHOR, head_kind
+from yolo_attn.anchor.setup import anchor_settings, resume_trainer
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
-    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "use_local_fonts",
+    "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "run_matrix",
     "latest_last", "FINETUNE_DEFAULTS", "finetune_defaults",
 )
 
@@ -71,8 +74,18 @@ def _with_compile(model, compile_modules: bool):
     return model
 
 
+def _read_weights(weights: str):
+    """``--weights``: an ultralytics checkpoint dict, or a ``YOLOv5Checkpoint`` when YOLOv5's code saved the file."""
+    from yolo_attn.anchor.checkpoint import is_yolov5_checkpoint
+    from yolo_attn.graph.transfer_yolov5 import read_checkpoint_or_usage_error
+
+    if is_yolov5_checkpoint(weights):
+        return read_checkpoint_or_usage_error(weights, f"--weights {weights}")
+    return check_weights(weights)
+
+
 def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
-              compile_modules: bool = False, **kwargs):
+              compile_modules: bool = False, yolov5_hyp: dict | None = None, **kwargs):
     """Train one model yaml with the yolo_attn trainer for its task (detect, segment); return its run folder (``Path``).
 
     ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
@@ -85,10 +98,16 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
 
     task = check_task(task_of(cfg), f"--cfg {cfg}")
     model = _with_compile(YOLO(cfg, task=task), compile_modules)
+    trainer = TRAINERS[task]
+    if head_kind(model.model) == HEAD_ANCHOR:  # YOLOv5's anchor head: its trainer (gains, AutoAnchor)
+        from yolo_attn.anchor.trainer import AnchorDetectionTrainer, YOLOv5Settings
+
+        trainer = AnchorDetectionTrainer
+        model.add_callback("on_pretrain_routine_start", YOLOv5Settings(yolov5_hyp or {}))  # obj, anchor_t, ...
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
     with guard_run(model, project):
-        model.train(data=data, project=project, name=name, trainer=TRAINERS[task], **kwargs)
+        model.train(data=data, project=project, name=name, trainer=trainer, **kwargs)
     return Path(model.trainer.save_dir)
 
 
@@ -158,6 +177,8 @@ def train(
     attn: str | None = None,
     at=None,
     attn_args=(),
+    anchors=None,
+    noautoanchor: bool = False,
     **overrides,
 ) -> list[Path]:
     """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
@@ -175,54 +196,98 @@ def train(
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
     ``yolov5n-simam.yaml`` without ``attn`` and is required with it.
+    ``anchors``: True (YOLOv5's default anchors), a list per level (pixels) or a count: YOLOv5-family configs get
+    YOLOv5's anchor-based head (``project/cfg/<stem>-anchors.yaml``, which names the run); a YOLOv5-format yaml
+    (``anchors:`` and ``Detect, [nc, anchors]``) is anchor-based without it. Anchor-based runs train with YOLOv5's
+    hyp.scratch-low defaults (``yolo_attn.anchor.hyp``) and its YOLOv5-only settings (``obj``, ``anchor_t``, ...)
+    as keywords; ``noautoanchor`` skips AutoAnchor.
     """
-    from ultralytics import YOLO
-
     device = check_device(device)
     if resume:
-        last = latest_last(project) if resume is True else resume
-        if not Path(last).is_file():
-            raise UsageError(f"--resume {last}: no such checkpoint")
-        ckpt = check_weights(last)
-        if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
-            raise UsageError(
-                f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
-                f"To train further, start a new run from it: --weights {last}"
-            )
-        task = check_task(task_of(ckpt), f"--resume {last}")
-        model = _with_compile(YOLO(last, task=task), compile_modules)
-        extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
-        model.train(resume=True, trainer=TRAINERS[task], **extra)
-        return [Path(model.trainer.save_dir)]
-
+        return [_resume(latest_last(project) if resume is True else resume, device, workers, compile_modules)]
     settings, note = resolve_defaults(data, device, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers)
     check_epochs(settings["epochs"])
     check_batch(settings["batch"])
+    cfgs = _base_cfgs(cfg, scale, attn)
+    check_imgsz(settings["imgsz"])
+    cfgs = _placed_cfgs(cfgs, attn, at, attn_args, run_dir(project, "")[0])
+    cfgs, per_cfg, anchor_note = anchor_settings(cfgs, anchors, noautoanchor, overrides, run_dir(project, "")[0])
+    for c in cfgs:
+        check_model_cfg(c)
+    data = resolve_data(data)
+    if weights:
+        note = _check_fine_tune(weights, cfgs, overrides, note, per_cfg)
+    for line in (note, anchor_note):
+        if line:
+            print(line)
+    project, _ = run_dir(project, "")
+    return [
+        train_one(c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
+                  exist_ok=exist_ok, compile_modules=compile_modules, **settings, **{**overrides, **per_cfg[c]})
+        for c, seed, run_name in run_matrix(cfgs, list(seeds) or [0], name)
+    ]
+
+
+def _resume(last, device, workers, compile_modules: bool) -> Path:
+    """``--resume``: continue the run of checkpoint ``last`` (a ``last.pt`` with its optimizer); its run folder."""
+    from ultralytics import YOLO
+
+    if not Path(last).is_file():
+        raise UsageError(f"--resume {last}: no such checkpoint")
+    ckpt = check_weights(last)
+    if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
+        raise UsageError(
+            f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
+            f"To train further, start a new run from it: --weights {last}"
+        )
+    task = check_task(task_of(ckpt), f"--resume {last}")
+    model = _with_compile(YOLO(last, task=task), compile_modules)
+    extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
+    model.train(resume=True, trainer=resume_trainer(ckpt, TRAINERS[task]), **extra)
+    return Path(model.trainer.save_dir)
+
+
+def _base_cfgs(cfg: str | None, scale: str, attn: str | None) -> list[str]:
+    """``--cfg`` (default ``yolov5n-simam.yaml``; required with ``--attn``, which refuses ``all``) -> model yamls."""
     if cfg is None:
         if attn:
             raise UsageError(f"--attn {attn} needs a base model to insert it into: add --cfg, e.g. --cfg yolov5n.yaml")
         cfg = "yolov5n-simam.yaml"
     if attn and cfg.strip().lower() == "all":
         raise UsageError(f"--cfg all --attn {attn}: give the base model(s) to insert {attn} into, e.g. --cfg yolov5n.yaml")
-    cfgs = resolve_cfgs(cfg, scale)
-    check_imgsz(settings["imgsz"])
-    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, run_dir(project, "", exist_ok)[0])
+    return resolve_cfgs(cfg, scale)
+
+
+def _placed_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
+    """The yamls to train: ``--attn`` inserted (``_attn_cfgs``), each built once and its task checked."""
+    cfgs = _attn_cfgs(cfgs, attn, at, attn_args, project)
     for c in cfgs:
         check_model_cfg(c)
         check_task(task_of(c), f"--cfg {c}")
-    data = resolve_data(data)
-    if weights:
-        ckpt = check_weights(weights)
-        for c in cfgs:  # another base or scale: refuse before any run folder is made
-            check_transfer(c, ckpt, label=f"--weights {weights}")
-        recipe, ft_note = finetune_defaults(overrides)  # `auto` (AdamW 0.00125) and SGD 0.01 wreck converged weights
-        overrides.update(recipe)
-        if ft_note:
-            note = (note + "; " + ft_note) if note else "defaults: " + ft_note
-    if note:
-        print(note)
-    seeds = list(seeds) or [0]
-    project, _ = run_dir(project, "", exist_ok)
+    return cfgs
+
+
+def _check_fine_tune(weights: str, cfgs: list[str], overrides: dict, note: str, per_cfg: dict) -> str:
+    """``--weights``: refuse another base or scale before any run folder exists; the fine-tune recipe
+    (``FINETUNE_DEFAULTS``) for the anchor-free configs unless ``optimizer`` is given (anchor-based ones keep YOLOv5's
+    hyp from ``anchor_settings``), added to the ``defaults:`` line, which is returned."""
+    ckpt = _read_weights(weights)
+    for c in cfgs:
+        check_transfer(c, ckpt, label=f"--weights {weights}")
+    recipe, ft_note = finetune_defaults(overrides)  # `auto` (AdamW 0.00125) and SGD 0.01 wreck converged weights
+    plain = [c for c in cfgs if not per_cfg.get(c)]
+    if not recipe or not plain:
+        return note
+    for c in plain:
+        per_cfg[c] = dict(recipe)
+    if len(plain) < len(cfgs):
+        ft_note += " for the anchor-free configs"
+    return (note + "; " + ft_note) if note else "defaults: " + ft_note
+
+
+def run_matrix(cfgs: list[str], seeds: list[int], name: str | None) -> list[tuple[str, int, str]]:
+    """``(cfg, seed, run name)`` per run: ``name`` or the config stem, ``-<stem>`` when several configs share a
+    ``name``, ``-seed<k>`` when several seeds are given."""
     runs = []
     for c in cfgs:
         stem = Path(c).stem
@@ -232,10 +297,5 @@ def train(
                 run_name = f"{name}-{stem}"
             if len(seeds) > 1:
                 run_name += f"-seed{seed}"
-            runs.append(
-                train_one(
-                    c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
-                    exist_ok=exist_ok, compile_modules=compile_modules, **settings, **overrides,
-                )
-            )
+            runs.append((c, seed, run_name))
     return runs

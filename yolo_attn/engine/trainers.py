@@ -5,7 +5,7 @@ is only its file name, into a state file that fresh worker processes load. Unpic
 ``yolo_attn`` there, which registers the attention modules and the config lookup before the worker builds
 ``yolov5s-ema.yaml``; with ultralytics' own classes the workers would not know them.
 
-Tasks: ``detect`` and ``segment`` (``TRAINERS`` / ``VALIDATORS``); ``task_of`` reads a yaml's or checkpoint's task
+Tasks: ``detect`` and ``segment`` (``TRAINERS`` here, ``yolo_attn.engine.val.VALIDATORS``); ``task_of`` reads a yaml's or checkpoint's task
 with ultralytics' ``guess_model_task`` and ``check_task`` rejects the others before any run folder exists.
 """
 
@@ -14,57 +14,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from ultralytics.cfg import DEFAULT_CFG
-from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
-from ultralytics.models.yolo.segment import SegmentationTrainer, SegmentationValidator
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.models.yolo.segment import SegmentationTrainer
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.engine.cpu_threads import use_all_cores
 from yolo_attn.graph.transfer import TransferMixin
+from yolo_attn.plugin.patches import honour_cpu_workers, use_local_fonts
 
 __all__ = (
-    "AttnDetectionTrainer", "AttnSegmentationTrainer", "TRAINERS", "VALIDATORS", "SUPPORTED_TASKS", "task_of",
-    "check_task", "use_local_fonts",
+    "AttnDetectionTrainer", "AttnSegmentationTrainer", "TRAINERS", "SUPPORTED_TASKS", "task_of",
+    "check_task",
 )
-
-
-def use_local_fonts() -> None:
-    """Offline, give ultralytics' plot labels matplotlib's bundled DejaVuSans instead of trying to fetch Arial.
-
-    ``ultralytics.utils.checks.check_font`` downloads ``Arial.ttf`` when it is not in the config dir; with
-    ``YOLO_OFFLINE=1`` that attempt fails and PIL's bitmap default font is used. This skips the network attempt and
-    keeps readable, scalable labels. Online, nothing changes.
-    """
-    import matplotlib
-    import ultralytics.utils.plotting as plotting
-    from ultralytics.utils import ONLINE, USER_CONFIG_DIR
-
-    if ONLINE or getattr(plotting.check_font, "_yolo_attn", False):
-        return
-    fallback = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    original = plotting.check_font
-
-    def check_font(font="Arial.ttf"):
-        local = USER_CONFIG_DIR / Path(font).name
-        return local if local.exists() else (fallback if fallback.exists() else original(font))
-
-    check_font._yolo_attn = True
-    plotting.check_font = check_font
 
 
 class _AttnTrainerMixin:
     """Shared by the task trainers: local fonts offline, ``workers`` honoured on CPU when asked for explicitly, and
     every core used on the CPU with workers 0 (``yolo_attn.engine.cpu_threads``).
 
-    ultralytics' ``BaseTrainer`` sets ``workers=0`` for every CPU run, so ``--workers 2`` on a CPU would be ignored
-    silently; an explicit ``workers`` override wins here (the demo's measured default is 0, docs/PIPELINE.md).
+    The first two patches live in ``yolo_attn.plugin.patches`` (``use_local_fonts``, ``honour_cpu_workers``).
     """
 
     def __init__(self, cfg=DEFAULT_CFG, overrides=None, _callbacks=None):
         use_local_fonts()
-        workers = (overrides or {}).get("workers")
         super().__init__(cfg, overrides, _callbacks)
-        if workers is not None and self.device.type == "cpu":
-            self.args.workers = int(workers)
+        honour_cpu_workers(self, (overrides or {}).get("workers"))
         use_all_cores(self)  # CPU with workers 0: ultralytics' cpu_count - 1 threads would leave a core idle
 
 
@@ -82,7 +56,6 @@ class AttnSegmentationTrainer(TransferMixin, _AttnTrainerMixin, SegmentationTrai
 
 
 TRAINERS = {"detect": AttnDetectionTrainer, "segment": AttnSegmentationTrainer}
-VALIDATORS = {"detect": DetectionValidator, "segment": SegmentationValidator}
 SUPPORTED_TASKS = tuple(TRAINERS)
 
 
@@ -100,7 +73,7 @@ def task_of(model) -> str:
 
 def check_task(task: str, what: str) -> str:
     """Return ``task`` if yolo_attn's scripts support it, else raise ``UsageError`` naming ``what`` (flag and file)."""
-    from yolo_attn.engine.checks import UsageError
+    from yolo_attn.errors import UsageError
 
     if task not in TRAINERS:
         raise UsageError(

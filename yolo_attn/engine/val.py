@@ -13,7 +13,10 @@ from pathlib import Path
 from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.models.yolo.segment import SegmentationValidator
 
-from yolo_attn.engine.checks import UsageError, check_device, check_weights, resolve_data, run_dir
+from yolo_attn.engine.checkpoints import check_weights
+from yolo_attn.engine.checks import check_device, run_dir
+from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.errors import UsageError
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import check_task, task_of
 
@@ -74,9 +77,7 @@ def validate(
     """Validate ``weights`` on ``data`` (default: the data it was trained on); return the figures as a dict."""
     from ultralytics import YOLO
 
-    from yolo_attn.eval import coco_eval, summary_lines, visdrone_eval
-    from yolo_attn.eval.visdrone import MAX_DETS
-    from yolo_attn.engine.train import use_local_fonts
+    from yolo_attn.plugin.patches import use_local_fonts
 
     device = check_device(device)
     task = check_task(task_of(check_weights(weights)), f"--weights {weights}")
@@ -86,7 +87,7 @@ def validate(
     if not data:
         raise UsageError(f"--weights {weights} does not record its dataset; pass --data")
     data = resolve_data(data, splits=("val", split))  # a val-only dataset evaluates (no train split needed)
-    project, name = run_dir(project, name, exist_ok)
+    project, name = run_dir(project, name)
     use_local_fonts()
     args = {
         **model.overrides, "rect": True, "data": data, "imgsz": imgsz or train_args.get("imgsz", 640), "batch": batch,
@@ -96,48 +97,67 @@ def validate(
     with guard_run(None, project):  # a validation that fails leaves no empty run folder
         validator = VALIDATORS[task](args=args)
         validator(model=model.model)
-    box = validator.metrics.box
-    out = {
-        "weights": str(Path(weights).resolve()), "data": data, "split": split, "imgsz": args["imgsz"],
-        "precision": float(box.mp), "recall": float(box.mr), "mAP50": float(box.map50), "mAP50-95": float(box.map),
-        "per_class": {validator.names[int(c)]: {"mAP50": float(box.ap50[i]), "mAP50-95": float(box.ap[i])}
-                      for i, c in enumerate(box.ap_class_index)},
-        "speed_ms": dict(validator.speed), "task": task,
-    }
-    if task == "segment":
-        seg = validator.metrics.seg
-        out["mask"] = {"precision": float(seg.mp), "recall": float(seg.mr), "mAP50": float(seg.map50),
-                       "mAP50-95": float(seg.map)}
-    dets = detections_from_jdict(validator.jdict, validator.class_map)
-    names = validator.names
-    lines = [f"ultralytics:  mAP50 {out['mAP50']:.4f}  mAP50-95 {out['mAP50-95']:.4f}  "
-             f"P {out['precision']:.4f}  R {out['recall']:.4f}"]
-    if "mask" in out:
-        m = out["mask"]
-        lines += [f"masks:        mAP50 {m['mAP50']:.4f}  mAP50-95 {m['mAP50-95']:.4f}  P {m['precision']:.4f}  "
-                  f"R {m['recall']:.4f}"]
-    gt = _coco_json(validator.data)
-    if gt is not None:
-        if not gt.is_file():
-            raise UsageError(f"{data}: coco_json {gt} does not exist; it is the COCO instances json of the '{split}' split")
-        r = coco_eval(gt, dets, names)
-        out["pycocotools"] = {"mAP50": r["map50"], "mAP50-95": r["map50_95"], "stats": r["stats"]}
-        lines += [f"pycocotools:  mAP50 {r['map50']:.4f}  mAP50-95 {r['map50_95']:.4f}  (COCOeval on {gt.name})"]
-        lines += summary_lines(r["stats"])
-    if validator.data.get("visdrone_ignore"):
-        r = visdrone_eval(validator.dataloader.dataset.im_files, dets, names, validator.data["visdrone_ignore"])
-        p, ig = r["plain"], r["ignore"]
-        out["visdrone"] = {"plain": {"mAP50": p["map50"], "mAP50-95": p["map50_95"]},
-                           "ignore_regions": {"mAP50": ig["map50"], "mAP50-95": ig["map50_95"]}, "dropped": r["dropped"],
-                           "dropped_gt": r["dropped_gt"]}
-        lines += [
-            f"VisDrone plain:           mAP50 {p['map50']:.4f}  mAP50-95 {p['map50_95']:.4f}  (pycocotools, maxDets {MAX_DETS[-1]})",
-            f"VisDrone ignored regions: mAP50 {ig['map50']:.4f}  mAP50-95 {ig['map50_95']:.4f}  "
-            f"({r['dropped']} detections and {r['dropped_gt']} ground-truth boxes inside ignored regions dropped)",
-        ]
+    out, lines = _figures(validator, task, weights, data, split, args["imgsz"])
+    lines += _coco_figures(validator, data, split, out) + _visdrone_figures(validator, out)
     save_dir = Path(validator.save_dir)
     (save_dir / "metrics.json").write_text(json.dumps(out, indent=2))
     print("\n".join(lines))
     print(f"metrics written to {save_dir / 'metrics.json'}")
     out["save_dir"] = str(save_dir)
     return out
+
+
+def _figures(validator, task: str, weights: str, data: str, split: str, imgsz: int) -> tuple[dict, list[str]]:
+    """ultralytics' own figures of a finished validation: the result dict and its printed lines."""
+    box = validator.metrics.box
+    out = {
+        "weights": str(Path(weights).resolve()), "data": data, "split": split, "imgsz": imgsz,
+        "precision": float(box.mp), "recall": float(box.mr), "mAP50": float(box.map50), "mAP50-95": float(box.map),
+        "per_class": {validator.names[int(c)]: {"mAP50": float(box.ap50[i]), "mAP50-95": float(box.ap[i])}
+                      for i, c in enumerate(box.ap_class_index)},
+        "speed_ms": dict(validator.speed), "task": task,
+    }
+    lines = [f"ultralytics:  mAP50 {out['mAP50']:.4f}  mAP50-95 {out['mAP50-95']:.4f}  "
+             f"P {out['precision']:.4f}  R {out['recall']:.4f}"]
+    if task == "segment":
+        seg = validator.metrics.seg
+        m = out["mask"] = {"precision": float(seg.mp), "recall": float(seg.mr), "mAP50": float(seg.map50),
+                           "mAP50-95": float(seg.map)}
+        lines += [f"masks:        mAP50 {m['mAP50']:.4f}  mAP50-95 {m['mAP50-95']:.4f}  P {m['precision']:.4f}  "
+                  f"R {m['recall']:.4f}"]
+    return out, lines
+
+
+def _coco_figures(validator, data: str, split: str, out: dict) -> list[str]:
+    """pycocotools' COCOeval on the saved predictions when the dataset has a COCO json (into ``out``); its lines."""
+    from yolo_attn.eval import coco_eval, summary_lines
+
+    gt = _coco_json(validator.data)
+    if gt is None:
+        return []
+    if not gt.is_file():
+        raise UsageError(f"{data}: coco_json {gt} does not exist; it is the COCO instances json of the '{split}' split")
+    r = coco_eval(gt, detections_from_jdict(validator.jdict, validator.class_map), validator.names)
+    out["pycocotools"] = {"mAP50": r["map50"], "mAP50-95": r["map50_95"], "stats": r["stats"]}
+    return [f"pycocotools:  mAP50 {r['map50']:.4f}  mAP50-95 {r['map50_95']:.4f}  (COCOeval on {gt.name})",
+            *summary_lines(r["stats"])]
+
+
+def _visdrone_figures(validator, out: dict) -> list[str]:
+    """VisDrone's evaluation with and without its ignored regions (into ``out``); its lines. [] for other data."""
+    from yolo_attn.eval import visdrone_eval
+    from yolo_attn.eval.visdrone import MAX_DETS
+
+    if not validator.data.get("visdrone_ignore"):
+        return []
+    dets = detections_from_jdict(validator.jdict, validator.class_map)
+    r = visdrone_eval(validator.dataloader.dataset.im_files, dets, validator.names, validator.data["visdrone_ignore"])
+    p, ig = r["plain"], r["ignore"]
+    out["visdrone"] = {"plain": {"mAP50": p["map50"], "mAP50-95": p["map50_95"]},
+                       "ignore_regions": {"mAP50": ig["map50"], "mAP50-95": ig["map50_95"]}, "dropped": r["dropped"],
+                       "dropped_gt": r["dropped_gt"]}
+    return [
+        f"VisDrone plain:           mAP50 {p['map50']:.4f}  mAP50-95 {p['map50_95']:.4f}  (pycocotools, maxDets {MAX_DETS[-1]})",
+        f"VisDrone ignored regions: mAP50 {ig['map50']:.4f}  mAP50-95 {ig['map50_95']:.4f}  "
+        f"({r['dropped']} detections and {r['dropped_gt']} ground-truth boxes inside ignored regions dropped)",
+    ]

@@ -1,6 +1,6 @@
 """What a run trained, read from its checkpoint: attention layers, the base model under them, the initialisation.
 
-``base_signature(yaml_dict)`` drops every layer whose module is a registered attention module and re-indexes the
+``config_key(yaml_dict)`` drops every layer whose module is a registered attention module and re-indexes the
 ``from`` fields (a reference to an attention layer becomes a reference to its input, attention being a same-shape
 map), so ``yolov5n-se-neck`` and plain ``yolov5n`` give the same signature, as do ``yolov8n`` with and without CBAM:
 the comparison finds each config's baseline this way for any ultralytics detector and any placement.
@@ -8,9 +8,9 @@ the comparison finds each config's baseline this way for any ultralytics detecto
 
 from __future__ import annotations
 
-from yolo_attn.graph.checks import is_attention, model_rows
+from yolo_attn.graph.rows import is_attention, model_rows, strip_attention
 
-__all__ = ("attention_layers", "base_signature", "init_label")
+__all__ = ("attention_layers", "config_key", "init_label")
 
 
 def attention_layers(d: dict) -> list[str]:
@@ -18,21 +18,13 @@ def attention_layers(d: dict) -> list[str]:
     return [str(row[2]) for row in model_rows(d) if is_attention(row[2])]
 
 
-def base_signature(d: dict) -> tuple:
+def config_key(d: dict) -> tuple:
     """Hashable description of the model with its attention layers removed (nc, scale multiples, layer rows)."""
-    remap, keep = {}, []
-    for i, (f, n, m, args) in enumerate(model_rows(d)):
-        src = [j if j >= 0 else i + j for j in (f if isinstance(f, (list, tuple)) else [f])]
-        src = tuple(remap.get(j, j) for j in src)
-        if is_attention(m):
-            remap[i] = src[0]  # whoever reads the attention output reads its input in the base model
-            continue
-        remap[i] = len(keep)
-        keep.append((src, n, str(m), repr(args)))
+    keep = tuple((src, n, str(m), repr(args)) for src, n, m, args in strip_attention(d)[1])
     scale = d.get("scale")
     scales = d.get("scales") or {}
     mult = tuple(scales.get(scale, ())) if scale in scales else (d.get("depth_multiple"), d.get("width_multiple"))
-    return d.get("nc"), mult, tuple(keep)
+    return d.get("nc"), mult, keep
 
 
 def init_label(args: dict) -> str:

@@ -8,19 +8,9 @@ turns both into messages naming the yaml file, the layer, the row and the fix.
 
 from __future__ import annotations
 
+from yolo_attn.graph.rows import from_entries, from_indices, is_attention, model_rows
+
 __all__ = ("check_graph",)
-
-
-def model_rows(d: dict) -> list:
-    """Backbone and head rows of an ultralytics model dict, in layer-index order."""
-    return list(d.get("backbone") or []) + list(d.get("head") or [])
-
-
-def is_attention(name) -> bool:
-    """True for a row's module name that is a registered attention module."""
-    from yolo_attn.registry import ATTENTION_REGISTRY
-
-    return isinstance(name, str) and name in ATTENTION_REGISTRY
 
 
 def _where(d: dict, i: int, row) -> str:
@@ -29,8 +19,7 @@ def _where(d: dict, i: int, row) -> str:
 
 def _sources(d: dict, i: int, row) -> list[int]:
     """Absolute indices row ``i`` reads (``-1`` of row 0 is the image input); a ValueError for a bad index."""
-    f = row[0]
-    entries = f if isinstance(f, list) else [f]
+    entries = from_entries(row[0])
     if not entries:
         raise ValueError(f"{_where(d, i, row)}: 'from' is empty; give -1 (the previous layer) or a layer index")
     out = []
@@ -42,7 +31,7 @@ def _sources(d: dict, i: int, row) -> list[int]:
             raise ValueError(f"{_where(d, i, row)}: 'from' entry {j!r} is not an integer; {fix}")
         if i == 0 and j == -1:
             continue  # the image input
-        a = j if j >= 0 else i + j
+        (a,) = from_indices(i, j)
         if 0 <= a < i:
             out.append(a)
             continue

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from yolo_attn.graph.checks import model_rows
+from yolo_attn.graph.rows import from_indices, model_rows
 
 __all__ = (
     "PLACEMENTS", "insert_attention", "placement_positions", "parse_at", "parse_attn_args", "at_label",
@@ -33,11 +33,6 @@ __all__ = (
 
 PLACEMENTS = ("backbone", "stages", "neck")
 _SPP = ("SPPF", "SPP", "SPPELAN")
-
-
-def _abs_from(i: int, f) -> list[int]:
-    """Absolute source indices of row ``i`` (``from`` as int or list; -1 of row 0 is the image input)."""
-    return [j if j >= 0 else i + j for j in (f if isinstance(f, list) else [f])]
 
 
 def _head_row(d: dict, name: str) -> int:
@@ -79,10 +74,10 @@ def placement_positions(d: dict, at, name: str = "base") -> list[int]:
             out.add(before_spp)
         elif a == "stages":
             limit = spp if spp is not None else nb
-            taps = {j for i in range(nb, len(rows)) for j in _abs_from(i, rows[i][0]) if j != i - 1 and 0 <= j < limit}
+            taps = {j for i in range(nb, len(rows)) for j in from_indices(i, rows[i][0]) if j != i - 1 and 0 <= j < limit}
             out |= taps | {before_spp}
         elif a == "neck":
-            out |= set(_abs_from(head, rows[head][0]))
+            out |= set(from_indices(head, rows[head][0]))
         else:
             raise ValueError(f"placement {a!r}: use one of {', '.join(PLACEMENTS)} or layer indices such as 6,8")
     return sorted(out)
@@ -206,8 +201,9 @@ def write_model_yaml(d: dict, path) -> Path:
     lines.append("")
     skip = {"backbone", "head", "yaml_file", "scale"}
     top = {k: v for k, v in d.items() if k not in skip}
-    if top:
-        lines.append(yaml.safe_dump(top, sort_keys=False, default_flow_style=None, width=120).rstrip())
+    for k, v in top.items():  # key by key: a mapping of scalars only would otherwise be dumped as one {flow} line
+        flow = None if isinstance(v, (dict, list)) else False
+        lines.append(yaml.safe_dump({k: v}, sort_keys=False, default_flow_style=flow, width=120).rstrip())
     i = 0
     for part in ("backbone", "head"):
         lines += ["", f"{part}:"]

@@ -20,36 +20,22 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 import torch.nn as nn
 from ultralytics.nn.modules import Detect
 from ultralytics.utils import LOGGER
 
-from yolo_attn.engine.checks import UsageError
-from yolo_attn.graph.checks import is_attention, model_rows
+from yolo_attn.errors import UsageError
+from yolo_attn.graph.rows import AttentionSlot, strip_attention
 
-__all__ = ("AttentionSlot", "base_layout", "base_signature", "check_transfer", "load_weights", "TransferMixin")
-
-
-class AttentionSlot(NamedTuple):
-    """Where an attention row sits relative to the base: the ``k``-th attention row right after base layer ``after``.
-
-    ``after`` is -1 for attention rows before the first base layer. Two models of the same base carry attention
-    weights over between equal slots (same module name too).
-    """
-
-    after: int
-    module: str
-    k: int
+__all__ = ("AttentionSlot", "base_layout", "tensor_signature", "check_transfer", "load_weights", "TransferMixin")
 
 
-def _rows(d: dict) -> list:
-    """Backbone and head rows of a model dict, in layer-index order."""
+def _model_dict(d) -> dict:
     if not isinstance(d, dict) or "backbone" not in d:
         raise ValueError("expected an ultralytics model dict with 'backbone' and 'head' (yaml_model_load or model.yaml)")
-    return model_rows(d)
+    return d
 
 
 def base_layout(d: dict) -> list:
@@ -58,22 +44,14 @@ def base_layout(d: dict) -> list:
     The base is ``d`` with its registered-attention rows removed and the indices closed up; e.g. for
     ``yolov5n-se.yaml`` (SE at index 9) the result is ``[0, ..., 8, AttentionSlot(8, 'SE', 0), 9, ..., 24]``.
     """
-    layout, base, after, k = [], 0, -1, 0
-    for row in _rows(d):
-        if is_attention(row[2]):
-            layout.append(AttentionSlot(after, row[2], k))
-            k += 1
-        else:
-            layout.append(base)
-            after, base, k = base, base + 1, 0
-    return layout
+    return strip_attention(_model_dict(d))[0]
 
 
 def _layers(model) -> nn.Sequential:
     return model.model
 
 
-def base_signature(model) -> list[tuple]:
+def tensor_signature(model) -> list[tuple]:
     """Per base layer: ``(class name, ((tensor name, shape), ...))`` of a built model (yaml layout from ``model.yaml``).
 
     Two models share a base (same base yaml and scale) exactly when their signatures are equal. A Detect head
@@ -99,6 +77,13 @@ def _describe(model) -> str:
     base = [i for i, p in enumerate(base_layout(d)) if isinstance(p, int)]
     params = sum(p.numel() for i in base for p in _layers(model)[i].parameters())
     return f"{name} (scale {scale}; base: {len(base)} layers, {params:,} base parameters)"
+
+
+def _is_yolov5(ckpt) -> bool:
+    """A checkpoint saved by the YOLOv5 repository (path or one already read by ``yolo_attn.anchor.checkpoint``)."""
+    from yolo_attn.anchor.checkpoint import YOLOv5Checkpoint, is_yolov5_checkpoint
+
+    return isinstance(ckpt, YOLOv5Checkpoint) or is_yolov5_checkpoint(ckpt)
 
 
 def _source_model(ckpt):
@@ -155,12 +140,16 @@ def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) ->
     """
     if hasattr(model, "model") and not isinstance(model.model, nn.Sequential):  # a YOLO object
         model = model.model
+    if _is_yolov5(ckpt):  # saved by the YOLOv5 repository: read without its code (graph/transfer_yolov5.py)
+        from yolo_attn.graph.transfer_yolov5 import load_yolov5_weights
+
+        return load_yolov5_weights(model, ckpt, verbose=verbose, label=label)
     src, name = _source_model(ckpt)
     label = label or name
     if getattr(src, "is_fused", lambda: False)() and not model.is_fused():
         raise UsageError(f"{label} is fused for inference (Conv and BatchNorm merged), so its tensors do not map onto "
                          "a trainable model; give the unfused checkpoint that training saved (weights/best.pt, last.pt)")
-    if base_signature(src) != base_signature(model):
+    if tensor_signature(src) != tensor_signature(model):
         raise UsageError(_mismatch(src, model, label))
     dst_layout, src_layout = base_layout(model.yaml), base_layout(src.yaml)
     proxy = _reindexed(src, dst_layout, src_layout)
@@ -199,7 +188,7 @@ def _summary(r: dict) -> str:
 
 
 def _mismatch(src, model, label: str) -> str:
-    a, b = base_signature(src), base_signature(model)
+    a, b = tensor_signature(src), tensor_signature(model)
     detail = f"the checkpoint's base has {len(a)} layers, the model's {len(b)}"
     for i, (x, y) in enumerate(zip(a, b)):
         if x == y:
@@ -220,9 +209,13 @@ def check_transfer(cfg, ckpt, label: str | None = None) -> None:
     than the model yaml ``cfg``; builds the model on the CPU once (no weights are copied)."""
     from ultralytics.nn.tasks import DetectionModel
 
+    if _is_yolov5(ckpt):
+        from yolo_attn.graph.transfer_yolov5 import check_yolov5_transfer
+
+        return check_yolov5_transfer(cfg, ckpt, label)
     src, name = _source_model(ckpt)
     model = DetectionModel(cfg, verbose=False)
-    if base_signature(src) != base_signature(model):
+    if tensor_signature(src) != tensor_signature(model):
         raise UsageError(_mismatch(src, model, label or name))
 
 
@@ -233,8 +226,21 @@ class TransferMixin:
     a resumed ``last.pt`` through ``get_model``; a resumed checkpoint has the model's own layout, so it loads 1:1.
     """
 
+    def setup_model(self):
+        """A ``pretrained=`` checkpoint saved by the YOLOv5 repository: ultralytics' ``load_checkpoint`` refuses it,
+        so the model is built without it and ``get_model`` loads it through ``load_weights``."""
+        given = getattr(self.args, "pretrained", None)
+        if not (isinstance(given, (str, Path)) and not self.resume and _is_yolov5(given)):
+            return super().setup_model()
+        self._yolov5_weights, self.args.pretrained = given, True
+        try:
+            return super().setup_model()
+        finally:
+            self.args.pretrained, self._yolov5_weights = given, None
+
     def get_model(self, cfg=None, weights=None, verbose=True):
         model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
+        weights = weights or getattr(self, "_yolov5_weights", None)
         if weights:
             given = getattr(self.args, "pretrained", None)
             label = f"--weights {given}" if isinstance(given, (str, Path)) and not self.args.resume else None

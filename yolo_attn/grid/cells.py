@@ -87,15 +87,10 @@ def cell_argv(cell: Cell | dict) -> list[str]:
 
 def best_metrics(run_dir) -> dict:
     """Best epoch's ``mAP50``/``mAP50-95`` and the number of epochs in ``results.csv`` ({} without one)."""
-    import csv
+    from yolo_attn.analysis.runs import best_epoch
 
     f = Path(run_dir) / "results.csv"
-    if not f.is_file():
+    best, epochs = best_epoch(f) if f.is_file() else (None, 0)
+    if best is None:
         return {}
-    with open(f, newline="") as fh:
-        rows = [{k.strip(): v.strip() for k, v in r.items()} for r in csv.DictReader(fh)]
-    rows = [r for r in rows if r.get("metrics/mAP50-95(B)")]
-    if not rows:
-        return {}
-    best = max(reversed(rows), key=lambda r: float(r["metrics/mAP50-95(B)"]))
-    return {"mAP50": float(best["metrics/mAP50(B)"]), "mAP50-95": float(best["metrics/mAP50-95(B)"]), "epochs": len(rows)}
+    return {"mAP50": float(best["metrics/mAP50(B)"]), "mAP50-95": float(best["metrics/mAP50-95(B)"]), "epochs": epochs}

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 from yolo_attn.grid.cells import DONE, Cell, best_metrics, cell_argv, cell_state
 
 __all__ = ("RAY_INSTALL", "require_ray", "run_grid", "cell_trial", "init_ray")

@@ -14,4 +14,6 @@ from yolo_attn.models.simam import SimAM
 from yolo_attn.models.srm import SRM
 from yolo_attn.models.triplet import TripletAttention
 
-__all__ = ("SE", "CBAM", "ChannelAttention", "SpatialAttention", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM")
+from yolo_attn.registry import SHIPPED_MODULES
+
+__all__ = (*SHIPPED_MODULES, "ChannelAttention", "SpatialAttention")

@@ -8,11 +8,14 @@ unchanged (no input channels). The hook therefore, without copying or editing ul
    ``ultralytics.nn.tasks``' namespace, so the yaml name resolves; a name ultralytics already defines is refused;
 2. wraps each registered class's ``__init__``: when ``parse_model`` calls it, the input channels of layer ``from`` are
    read out of ``parse_model``'s own frame and passed as ``c1``, and a bad argument becomes a ``ValueError`` naming
-   the yaml layer (including a channel count written as the first argument: channels are inferred);
+   the yaml layer (a first argument equal to those channels is read as the channel count, the fork convention, and peer
+   class names are translated: ``yolo_attn.graph.dialect``);
 3. wraps ``tasks.parse_model`` to check the yaml first (:func:`_check_layers`), and ``tasks.check_yaml`` so
    ``YOLO("yolov5s-ema.yaml")`` also finds the configs shipped in ``yolo_attn/yaml`` after the user's own paths.
 
-Every contact with ultralytics internals goes through :class:`UltralyticsAdapter`. ``parse_model``'s frame is
+Every contact of the model builder with ultralytics internals goes through :class:`UltralyticsAdapter`; the other
+patches (fonts offline, the trainer lookup, CPU workers) are in ``yolo_attn.plugin.patches`` and the weights-only
+allow list in ``yolo_attn.plugin.safe_load``: nothing else in the package reads or changes ultralytics internals. ``parse_model``'s frame is
 recognised by its code object (found through any ``__wrapped__`` chain another plugin left) or, behind a wrapper
 without ``__wrapped__``, by its name and file, so other plugins may wrap ``parse_model`` before or after this one.
 A self-test builds a small model at import (SE repeated ``n = 2`` times from a non-adjacent layer); if it fails,
@@ -33,8 +36,9 @@ import ultralytics
 import ultralytics.nn.tasks as tasks
 
 from yolo_attn.registry import (
-    ATTENTION_REGISTRY, add_registry_listener, closest_names, remove_registry_listener,
+    ATTENTION_REGISTRY, SHIPPED_MODULES, add_registry_listener, closest_names, remove_registry_listener,
 )
+from yolo_attn.plugin import anchor_rows
 
 __all__ = ("SUPPORTED_ULTRALYTICS", "CONFIG_DIR", "SHIPPED_NAMES", "UltralyticsAdapter", "BuildSite", "install",
            "is_installed", "shipped_configs", "check_yaml", "parse_model")
@@ -46,14 +50,15 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "yaml"
 # its own CBAM, ChannelAttention and SpatialAttention that parse_model cannot give input channels to (not usable as
 # yaml layers); should a future 8.4.x import such a class into ultralytics.nn.tasks, the shipped configs and users'
 # yamls still mean yolo_attn's module. Any other name already in that namespace (Concat, C3, Detect, ...) is refused.
-SHIPPED_NAMES = frozenset({"SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention",
-                           "GC", "BAM"})
+SHIPPED_NAMES = frozenset(SHIPPED_MODULES)
 _MISSING = object()
 
 
 @dataclass
 class BuildSite:
-    """What ``parse_model`` is doing when it calls a registered class: yaml layer ``i`` reads layer ``f``."""
+    """What a model builder (ultralytics' or YOLOv5's ``parse_model``) is doing when it calls a registered class:
+    yaml layer ``i`` reads layer ``f``. ``namespace`` resolves the yaml's module names; ``base_modules`` are the
+    classes whose first argument is their output width; ``concat`` the Concat class."""
 
     i: int
     f: object  # the 'from' field as parse_model holds it (int, or a list the pre-check did not normalise)
@@ -61,28 +66,39 @@ class BuildSite:
     ch: list
     d: dict
     base_modules: frozenset
+    namespace: dict = None
+    concat: object = None
 
     @property
     def yaml_file(self) -> str:
         return (self.d or {}).get("yaml_file") or "model yaml"
 
+    def rows(self) -> list:
+        return list((self.d or {}).get("backbone") or []) + list((self.d or {}).get("head") or [])
+
+    def row_name(self):
+        """The module name written in row ``i`` (an alias stays an alias here), or None."""
+        rows = self.rows()
+        return rows[self.i][2] if 0 <= self.i < len(rows) and len(rows[self.i]) == 4 else None
+
+    def _resolve(self, name):
+        ns = vars(tasks) if self.namespace is None else self.namespace
+        if isinstance(name, str) and name.startswith("nn."):
+            return getattr(nn, name[3:], None)
+        return ns.get(name) if isinstance(name, str) else name
+
     def yaml_channels(self, j: int) -> int | None:
-        """Output channels of layer ``j`` as written in the yaml (``args[0]`` before width scaling), for the layers
-        whose first argument is their output channel count (parse_model's ``base_modules``); else None."""
-        rows = list(self.d.get("backbone", [])) + list(self.d.get("head", []))
-        if not 0 <= j < len(rows):
-            return None
-        name, args = rows[j][2], rows[j][3]
-        m = vars(tasks).get(name) if isinstance(name, str) else name
-        a0 = args[0] if args else None
-        if m in self.base_modules and isinstance(a0, int) and not isinstance(a0, bool):
-            return a0
-        return None
+        """Output channels of layer ``j`` as written in the yaml (before width scaling), or None where unknown."""
+        from yolo_attn.graph.dialect import written_channels
+
+        concat = self.concat if self.concat is not None else vars(tasks).get("Concat")
+        return written_channels(self.rows(), j, lambda m: self._resolve(m) in self.base_modules,
+                                lambda m: self._resolve(m) is concat)
 
 
 class UltralyticsAdapter:
-    """The one place that reads or changes ultralytics internals: ``tasks``' namespace, ``parse_model``'s frame,
-    ``tasks.parse_model`` and ``tasks.check_yaml``. ``restore()`` puts back everything it changed."""
+    """The one place that reads or changes the model builder's internals: ``tasks``' namespace, ``parse_model``'s
+    frame, ``tasks.parse_model`` and ``tasks.check_yaml`` (other patches: ``yolo_attn.plugin.patches``). ``restore()`` puts back everything it changed."""
 
     def __init__(self, module=tasks):
         self.tasks = module
@@ -160,6 +176,9 @@ def shipped_configs() -> list[str]:
 def _check_layers(d: dict) -> None:
     """The yaml pre-check run before parse_model (the one place to add more): fail early, naming the layer, on
     malformed rows and unknown module names; normalise ``[[k], n, Attn, args]`` to ``k``."""
+    from yolo_attn.graph.checks import check_graph  # lazy: checks imports ultralytics' LOGGER
+    from yolo_attn.graph.rows import is_attention
+
     yaml_file = d.get("yaml_file", "model yaml")
     layers = list(d.get("backbone", [])) + list(d.get("head", []))
     for i, layer in enumerate(layers):
@@ -178,23 +197,31 @@ def _check_layers(d: dict) -> None:
                 f"{', '.join(registered)} (import yolo_attn before building; register your own with "
                 f"@yolo_attn.register_attention)"
             )
-        if name in ATTENTION_REGISTRY and isinstance(f, list):
+        if is_attention(name) and isinstance(f, list):
             if len(f) != 1:
                 raise ValueError(
                     f"{yaml_file}: layer {i} [{f}, ..., {name}, ...]: {name} takes one input; write 'from' as one "
                     f"index, e.g. {f[0]}, and add a Concat layer first if you want to attend over several inputs"
                 )
             layer[0] = f[0]  # one input: parse_model's generic branch indexes ch[f] with an int
-    from yolo_attn.graph.checks import check_graph  # lazy: yaml_checks imports ultralytics' LOGGER
 
     check_graph(d)  # 'from' out of range / forward: a message naming the layer, not a raw IndexError; unread attention
 
 
 def parse_model(d, ch, verbose=True):
-    """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result."""
+    """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result. A YOLOv5-format head
+    (``Detect, [nc, anchors]``) is built as ``AnchorDetect`` (``yolo_attn.plugin.anchor_rows``)."""
+    from yolo_attn.graph.dialect import build_scope
+
+    anchor = False
     if isinstance(d, dict):
+        anchor = anchor_rows.route_rows(d)
         _check_layers(d)
-    return _adapter.parse_model(d, ch, verbose)
+    with build_scope():  # a row built n > 1 times is noted once
+        model, save = _adapter.parse_model(d, ch, verbose)
+    if anchor:
+        anchor_rows.finish_model(model, sys._getframe(1), _adapter.tasks)
+    return model, save
 
 
 def check_yaml(file, suffix=(".yaml", ".yml"), hard=True):
@@ -215,48 +242,66 @@ def _args_hint(cls) -> str:
     return "[" + ", ".join(f"{p.name}={p.default!r}" if p.default is not p.empty else p.name for p in params) + "]"
 
 
-def _reject_explicit_channels(cls, site: BuildSite, c1: int, args, where: str) -> None:
-    """A first argument equal to the 'from' layer's channels (scaled, or as written in the yaml) is a channel count
-    copied from a YOLOAir-style yaml, which yolo_attn would read as the module's own first argument."""
-    if not args or not isinstance(args[0], int) or isinstance(args[0], bool):
-        return
+SITE_FINDERS: list = []  # frame -> BuildSite | None of the other model builders (YOLOv5's, by yolo_attn.yolov5)
+
+
+def find_build_site(frame) -> BuildSite | None:
+    """The :class:`BuildSite` when ``frame`` is ultralytics' or another known builder's ``parse_model`` (or its
+    n > 1 genexpr)."""
+    site = _adapter.build_site(frame)
+    if site is not None:
+        return site
+    for finder in SITE_FINDERS:
+        site = finder(frame)
+        if site is not None:
+            return site
+    return None
+
+
+def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None:
+    """Build ``cls`` for yaml row ``site.i``: infer the input channels, read the fork convention and peer names
+    (:func:`yolo_attn.graph.dialect.read_row`), check the arguments, note what was built."""
+    from yolo_attn.graph.dialect import built_text, dialect_args, emit, read_row, row_text
+
+    name = site.row_name() if isinstance(site.row_name(), str) else cls.__name__
+    where = f"{site.yaml_file}: layer {site.i} {row_text(site.f, site.n, name, args)}"
+    try:
+        c1 = site.ch[site.f]
+    except TypeError:
+        raise ValueError(f"{where}: {cls.__name__} takes one input; write 'from' as one index, e.g. -1") from None
     j = site.f + site.i if site.f < 0 else site.f
-    written = site.yaml_channels(j)
-    if args[0] in (c1, written):
-        what = f"{c1} channels" if args[0] == c1 else f"{written} channels written in the yaml for"
+    own = ATTENTION_REGISTRY.get(name) is cls
+    try:
+        reading = read_row(name, args, c1, (c1, site.yaml_channels(j)), own=own)
+    except ValueError as e:
+        raise ValueError(f"{where} with {c1} input channels: {e}") from None
+    try:
+        inspect.signature(plain_init).bind(self, c1, *reading.args, **reading.kwargs, **kwargs)
+    except TypeError:
         raise ValueError(
-            f"{where}: the first argument {args[0]} is the {what} layer {j}, but channels are inferred from the "
-            f"'from' layer ({c1} here); write [] for {cls.__name__}'s defaults, or only its own arguments after the "
-            f"channels: {_args_hint(cls)}"
-        )
+            f"{where}: too many arguments. Channels ({c1}) are inferred from layer {site.f} (a first argument equal "
+            f"to them is read as the channel count); the yaml args are {cls.__name__}'s own arguments after the "
+            f"channels: {_args_hint(cls)}, e.g. [] for the defaults"
+        ) from None
+    try:
+        plain_init(self, c1, *reading.args, **reading.kwargs, **kwargs)
+    except (ValueError, TypeError, AssertionError) as e:
+        raise ValueError(f"{where} with {c1} input channels: {e}") from None
+    if reading.converted:
+        emit(site.yaml_file, site.i, row_text(site.f, site.n, name, args), name, reading,
+             built_text(cls, c1, reading.args, reading.kwargs), dialect_args(cls, c1, reading.args, reading.kwargs))
 
 
 def _wrap_init(cls) -> None:
-    """Give ``cls.__init__`` the input channels when, and only when, parse_model calls it directly."""
+    """Give ``cls.__init__`` the input channels when, and only when, a known model builder calls it directly."""
     plain_init = cls.__init__
 
     @functools.wraps(plain_init)
     def __init__(self, *args, **kwargs):
-        site = _adapter.build_site(sys._getframe(1))
+        site = find_build_site(sys._getframe(1))
         if site is None:  # ordinary Python call: SE(64, 8)
             return plain_init(self, *args, **kwargs)
-        where = f"{site.yaml_file}: layer {site.i} [{site.f}, {site.n}, {cls.__name__}, {list(args)}]"
-        try:
-            c1 = site.ch[site.f]
-        except TypeError:
-            raise ValueError(f"{where}: {cls.__name__} takes one input; write 'from' as one index, e.g. -1") from None
-        try:
-            inspect.signature(plain_init).bind(self, c1, *args, **kwargs)
-        except TypeError:
-            raise ValueError(
-                f"{where}: too many arguments. Channels ({c1}) are inferred from layer {site.f}; the yaml args are "
-                f"{cls.__name__}'s own arguments after the channels: {_args_hint(cls)}, e.g. [] for the defaults"
-            ) from None
-        _reject_explicit_channels(cls, site, c1, args, where)
-        try:
-            plain_init(self, c1, *args, **kwargs)
-        except (ValueError, TypeError, AssertionError) as e:
-            raise ValueError(f"{where} with {c1} input channels: {e}") from None
+        build_from_row(cls, plain_init, self, site, args, kwargs)
 
     cls._plain_init = plain_init
     cls.__init__ = __init__
@@ -272,7 +317,11 @@ def _on_register(name: str, cls: type) -> None:
     """Registry listener: refuse a name ultralytics already defines, else make ``name`` a yaml layer."""
     current = _adapter.owner_of(name)
     shipped = name in SHIPPED_NAMES and cls.__module__.startswith("yolo_attn.models.")
-    if current is not _MISSING and current is not cls and not shipped:
+    from yolo_attn.graph.aliases import ALIASES
+
+    alias = ALIASES.get(name)  # a peer name we resolve to our class: the user's own registration takes it over
+    aliased = alias is not None and current is ATTENTION_REGISTRY.get(alias.target)
+    if current is not _MISSING and current is not cls and not shipped and not aliased:
         what = f"{current.__module__}.{current.__qualname__}" if isinstance(current, type) else type(current).__name__
         raise ValueError(
             f"attention name {name!r} is already defined by ultralytics ({what}); registering it would replace that "
@@ -281,6 +330,16 @@ def _on_register(name: str, cls: type) -> None:
     if "_plain_init" not in cls.__dict__:
         _wrap_init(cls)
     _adapter.set(name, cls)
+
+
+def _set_aliases() -> None:
+    """Peer names (``yolo_attn.graph.aliases``) resolve to our classes in parse_model's namespace; the row's written
+    name tells :func:`build_from_row` how to read the arguments. A name ultralytics defines is left to it."""
+    from yolo_attn.graph.aliases import ALIASES
+
+    for alias in ALIASES.values():
+        if _adapter.owner_of(alias.name) is _MISSING and alias.target in ATTENTION_REGISTRY:
+            _adapter.set(alias.name, ATTENTION_REGISTRY[alias.target])
 
 
 def _self_test() -> None:
@@ -297,8 +356,19 @@ def _self_test() -> None:
         raise RuntimeError(f"self-test: SE repeated twice from layer 0 got input channels {got}, expected [8, 8]")
 
 
+def _install_anchor_head() -> None:
+    """``AnchorDetect`` as a yaml layer name (YOLOv5's ``Detect, [nc, anchors]`` rows are routed to it)."""
+    from yolo_attn.anchor.head import AnchorDetect
+
+    anchor_rows.wrap_head_init(AnchorDetect, _adapter)
+    _adapter.set("AnchorDetect", AnchorDetect)
+
+
 def _uninstall() -> None:
     remove_registry_listener(_on_register)
+    from yolo_attn.anchor.head import AnchorDetect
+
+    anchor_rows.unwrap_head_init(AnchorDetect)
     for cls in set(ATTENTION_REGISTRY.values()):
         _unwrap_init(cls)
     _adapter.restore()
@@ -311,10 +381,12 @@ def install() -> None:
         return
     try:
         add_registry_listener(_on_register)  # replays the modules registered so far
+        _set_aliases()
         parse_model.__wrapped__ = _adapter.parse_model  # lets a later plugin (or adapter) find ultralytics' own
         check_yaml.__wrapped__ = _adapter.check_yaml
         _adapter.set("parse_model", parse_model)
         _adapter.set("check_yaml", check_yaml)
+        _install_anchor_head()
         _self_test()
     except Exception as e:
         _uninstall()

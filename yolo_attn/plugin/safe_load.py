@@ -5,7 +5,8 @@ With ``ULTRALYTICS_SAFE_LOAD=1`` (or ``torch_safe_load(..., safe_only=True)``) u
 ``torch.nn`` layers; any other class makes it refuse the file ("references types outside the supported Ultralytics
 checkpoint format"). ``import yolo_attn`` calls :func:`install`, which adds exactly the ``nn.Module`` classes defined in
 ``yolo_attn.models.*`` (e.g. ``yolo_attn.models.se.SE``, ``yolo_attn.models.cbam.ChannelAttention``) and nothing else:
-no functions, no ultralytics or user classes.
+plus the anchor-based YOLOv5 head and model class (``yolo_attn.anchor.head.AnchorDetect``,
+``yolo_attn.anchor.model.AnchorDetectionModel``); no functions, no ultralytics or user classes.
 
 Weights-only unpickling never imports a module, so in a fresh process ``import yolo_attn`` must run before
 ``YOLO("best.pt")`` for a safe load. Default (pickle) loading needs no import: unpickling ``yolo_attn.models.se.SE``
@@ -33,6 +34,11 @@ def safe_classes() -> list[type]:
         for obj in vars(module).values():
             if isinstance(obj, type) and issubclass(obj, nn.Module) and obj.__module__ == module.__name__:
                 found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    from yolo_attn.anchor.head import AnchorDetect
+    from yolo_attn.anchor.model import AnchorDetectionModel
+
+    for obj in (AnchorDetect, AnchorDetectionModel):  # the anchor-based YOLOv5 detector's head and model class
+        found[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return [found[k] for k in sorted(found)]
 
 

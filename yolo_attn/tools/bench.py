@@ -39,6 +39,7 @@ import torch  # noqa: E402
 
 import yolo_attn  # noqa: E402
 from yolo_attn.reference import seed as bench_reference  # noqa: E402
+from yolo_attn.analysis.timer import round_robin  # noqa: E402
 from yolo_attn.engine.compile import compile_attention  # noqa: E402
 
 __all__ = ("TARGETS", "MODULES", "time_interleaved", "bench_modules", "bench_models", "bench_train_step", "main")
@@ -73,16 +74,15 @@ def time_interleaved(fns: dict, repeats: int, device: torch.device, warmup: int 
         for _ in range(warmup):
             fn()
     _sync(device)
-    times = {k: [] for k in fns}
-    keys = list(fns)
-    for r in range(repeats):
-        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
-            fn = fns[k]
-            _sync(device)
-            t0 = time.perf_counter()
-            fn()
-            _sync(device)
-            times[k].append(time.perf_counter() - t0)
+
+    def visit(fn):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        return time.perf_counter() - t0
+
+    times = round_robin({k: (lambda fn=fn: visit(fn)) for k, fn in fns.items()}, repeats)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -351,6 +351,50 @@ def _md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def _module_section(rows: list[dict]) -> list[str]:
+    """Report lines of section a (modules alone); [] when it was not measured."""
+    mod = [r for r in rows if r["section"] == "module"]
+    if not mod:
+        return []
+    comp = "compiled/floor" in mod[0]
+    md = ["## a. Modules alone (fp32)", "",
+          "Time relative to `x * 1.0` timed the same way in the same rounds (forward: eval, no grad; "
+          "forward+backward: train mode, `y.backward(g)`), and relative to the seed code. "
+          "Lower is better; `of seed` < 1 means faster than the seed.", ""]
+    header = ["module", "x", "pass", "x*1.0 ms", "seed", "eager", "eager of seed"]
+    header += ["compiled", "compiled of seed"] if comp else []
+    tab = []
+    for r in mod:
+        line = [r["name"], r["shape"], r["pass"], r["floor_ms"], r["seed/floor"], r["eager/floor"], r["eager/seed"]]
+        line += [r["compiled/floor"], r["compiled/seed"]] if comp else []
+        tab.append(line)
+    md += [_md_table(header, tab), ""]
+    return md + ["Targets (forward, 8x256x80x80, vs `x * 1.0`; eager / compiled): " + ", ".join(
+        f"{k} <= {e} / {c}" for k, (e, c) in TARGETS["module_fwd"].items()) + ".", ""]
+
+
+def _model_section(rows: list[dict], meta: dict) -> list[str]:
+    """Report lines of section b (whole model); [] when it was not measured."""
+    mdl = [r for r in rows if r["section"] == "model"]
+    if not mdl:
+        return []
+    return [f"## b. Whole model, {meta['model_desc']}", "",
+            _md_table(["config", "latency ms", "latency vs plain", "params", "params vs plain", "GFLOPs", "GFLOPs vs plain"],
+                      [[_label(r), r["latency_ms"], f"{r['latency/plain']:.3f}", r["params"], f"{r['params/plain']:.4f}",
+                        r["gflops"], f"{r['gflops/plain']:.4f}"] for r in mdl]), "", CONTROL_NOTE, ""]
+
+
+def _train_section(rows: list[dict], meta: dict) -> list[str]:
+    """Report lines of section c (one training step); [] when it was not measured."""
+    tr = [r for r in rows if r["section"] == "train"]
+    if not tr:
+        return []
+    return [f"## c. One training step, {meta['train_desc']}", "",
+            _md_table(["config", "step ms", "step vs plain", "peak MiB", "peak vs plain"],
+                      [[_label(r), r["step_ms"], f"{r['step/plain']:.3f}", r["peak_mem_mb"], f"{r['mem/plain']:.3f}"]
+                       for r in tr]), "", CONTROL_NOTE, ""]
+
+
 def write_report(rows: list[dict], out: Path, meta: dict) -> tuple[Path, Path]:
     """Write ``benchmarks.csv`` (every measured number) and ``BENCHMARKS.md`` (tables, machine, command, date)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -371,35 +415,7 @@ def write_report(rows: list[dict], out: Path, meta: dict) -> tuple[Path, Path]:
     if not meta.get("complete", True):
         md += ["**Partial report: the run was still going (or was stopped) when this was written; rows not shown "
                "were not measured.**", ""]
-    mod = [r for r in rows if r["section"] == "module"]
-    if mod:
-        comp = "compiled/floor" in mod[0]
-        md += ["## a. Modules alone (fp32)", "",
-               "Time relative to `x * 1.0` timed the same way in the same rounds (forward: eval, no grad; "
-               "forward+backward: train mode, `y.backward(g)`), and relative to the seed code. "
-               "Lower is better; `of seed` < 1 means faster than the seed.", ""]
-        header = ["module", "x", "pass", "x*1.0 ms", "seed", "eager", "eager of seed"]
-        header += ["compiled", "compiled of seed"] if comp else []
-        tab = []
-        for r in mod:
-            line = [r["name"], r["shape"], r["pass"], r["floor_ms"], r["seed/floor"], r["eager/floor"], r["eager/seed"]]
-            line += [r["compiled/floor"], r["compiled/seed"]] if comp else []
-            tab.append(line)
-        md += [_md_table(header, tab), ""]
-        md += ["Targets (forward, 8x256x80x80, vs `x * 1.0`; eager / compiled): " + ", ".join(
-            f"{k} <= {e} / {c}" for k, (e, c) in TARGETS["module_fwd"].items()) + ".", ""]
-    mdl = [r for r in rows if r["section"] == "model"]
-    if mdl:
-        md += [f"## b. Whole model, {meta['model_desc']}", "",
-               _md_table(["config", "latency ms", "latency vs plain", "params", "params vs plain", "GFLOPs", "GFLOPs vs plain"],
-                         [[_label(r), r["latency_ms"], f"{r['latency/plain']:.3f}", r["params"], f"{r['params/plain']:.4f}",
-                           r["gflops"], f"{r['gflops/plain']:.4f}"] for r in mdl]), "", CONTROL_NOTE, ""]
-    tr = [r for r in rows if r["section"] == "train"]
-    if tr:
-        md += [f"## c. One training step, {meta['train_desc']}", "",
-               _md_table(["config", "step ms", "step vs plain", "peak MiB", "peak vs plain"],
-                         [[_label(r), r["step_ms"], f"{r['step/plain']:.3f}", r["peak_mem_mb"], f"{r['mem/plain']:.3f}"]
-                          for r in tr]), "", CONTROL_NOTE, ""]
+    md += _module_section(rows) + _model_section(rows, meta) + _train_section(rows, meta)
     missed = meta["missed"]
     md += ["## Targets", ""]
     md += ["All targets of issue 5 met in this run.", ""] if not missed else (

@@ -181,13 +181,32 @@ def render(rows: list[ModuleRow], scale: str = "s", imgsz: int = 640) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_aliases() -> str:
+    """The section listing the peer names read as our modules (``yolo_attn.graph.aliases``), from the code."""
+    from yolo_attn.graph.aliases import ALIASES
+
+    lines = ["", "## Aliases: peer class names", "",
+             "A yaml may name a module by the class name of the seed code, YOLOAir or the official repository; the row "
+             "is read with the peer's argument order and defaults and builds our module (the checkpoint holds our class; "
+             "each such row prints a note, see [WILD_YAMLS.md](WILD_YAMLS.md)). Test: `tests/models/test_aliases.py` "
+             "(parameter count and output equal to the peer's code on the same weights).", "",
+             "| Peer name | Builds | Peer class (source) | Peer arguments after the channels -> ours |", "|---|---|---|---|"]
+    for a in ALIASES.values():
+        args = ", ".join(f"{p.name}={p.default!r} -> " + (f"{p.ours} (1/{p.name})" if p.name == "ratio" else p.ours
+                                                           if p.ours else f"no equivalent (only {p.neutral!r})")
+                         for p in a.params) or "none"
+        extra = f" {a.peer_note}." if a.peer_note else ""
+        lines.append(f"| {a.name} | `{a.target}` | {a.source} | {args}.{extra} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Write the attention module table (docs/MODULES.md) from the code.")
     p.add_argument("--out", default=str(REPO / "docs" / "MODULES.md"), help="output file, '-' for stdout")
     p.add_argument("--no-export", action="store_true", help="skip the export checks (fast)")
     p.add_argument("--modules", nargs="*", default=None, help="only these modules")
     args = p.parse_args(argv)
-    text = render(module_rows(args.modules, export=not args.no_export))
+    text = render(module_rows(args.modules, export=not args.no_export)) + render_aliases()
     if args.out == "-":
         print(text, end="")
     else:

@@ -1,0 +1,124 @@
+"""Run by the reference tests in a child process with PYTHONPATH=<YOLOv5 v7.0 folder>: YOLOv5's own code computes
+the figures ours are held against. Never imports yolo_attn. Usage: python yolov5_child.py JOB YAML OUT [ARGS...]"""
+
+import math
+import random
+import sys
+
+import numpy as np
+import torch
+
+from yolov5.models.yolo import Model
+
+
+def build(yaml_path, nc=80):
+    torch.manual_seed(0)
+    return Model(yaml_path, ch=3, nc=nc)
+
+
+def randomise(model):
+    """Move every parameter and BatchNorm statistic off its initial value, so equal outputs mean equal weights."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.02)
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
+            elif name.endswith("running_var"):
+                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
+
+
+def job_params(yaml_path, out, nc="80"):
+    m = build(yaml_path, int(nc))
+    torch.save({"params": sum(p.numel() for p in m.parameters()), "stride": m.stride,
+                "anchors": m.model[-1].anchors.clone()}, out)
+
+
+def job_outputs(yaml_path, out, imgsz="128"):
+    m = build(yaml_path)
+    randomise(m)
+    x = torch.rand(2, 3, int(imgsz), int(imgsz), generator=torch.Generator().manual_seed(2))
+    state = {k: v.clone() for k, v in m.state_dict().items()}  # before a train-mode pass moves the BN statistics
+    m.eval()
+    with torch.no_grad():
+        y, _ = m(x)
+        m.train()
+        maps = m(x)
+    torch.save({"state_dict": state, "x": x, "y": y, "maps": maps}, out)
+
+
+def scaled_hyp(nl, nc, imgsz):
+    """hyp.scratch-low with train.py's scaling (box, cls, obj) and --label-smoothing 0."""
+    import yaml
+    from pathlib import Path
+
+    import yolov5
+
+    hyp = yaml.safe_load((Path(yolov5.__file__).parent / "data/hyps/hyp.scratch-low.yaml").read_text())
+    hyp["box"] *= 3 / nl
+    hyp["cls"] *= nc / 80 * 3 / nl
+    hyp["obj"] *= (imgsz / 640) ** 2 * 3 / nl
+    hyp["label_smoothing"] = 0.0
+    return hyp
+
+
+def job_loss(yaml_path, out, imgsz="128", nc="5"):
+    from yolov5.utils.loss import ComputeLoss
+
+    imgsz, nc = int(imgsz), int(nc)
+    m = build(yaml_path, nc)
+    randomise(m)
+    m.hyp = scaled_hyp(m.model[-1].nl, nc, imgsz)
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(4, 3, imgsz, imgsz, generator=g)
+    n = 40
+    xy = torch.rand(n, 2, generator=g) * 0.8 + 0.1
+    wh = torch.rand(n, 2, generator=g) * 0.5 + 0.02
+    targets = torch.cat((torch.randint(0, 4, (n, 1), generator=g).float(),
+                         torch.randint(0, nc, (n, 1), generator=g).float(), xy, wh), 1)
+    m.train()
+    preds = m(x)
+    total, items = ComputeLoss(m)(preds, targets)
+    torch.save({"preds": [p.detach() for p in preds], "targets": targets, "total": total.detach(), "items": items,
+                "hyp": m.hyp, "anchors": m.model[-1].anchors.clone()}, out)
+
+
+class Labels:
+    """What check_anchors reads of a YOLOv5 dataset: image sizes (w, h) and labels (class, x, y, w, h)."""
+
+    def __init__(self, seed=4, n=60):
+        rng = np.random.RandomState(seed)
+        self.shapes = rng.randint(200, 900, size=(n, 2)).astype(np.float64)
+        self.labels = []
+        for _ in range(n):
+            k = rng.randint(1, 6)
+            wh = np.exp(rng.uniform(np.log(0.005), np.log(0.9), size=(k, 2)))  # tiny to huge: BPR below 0.98
+            self.labels.append(np.concatenate((np.zeros((k, 1)), rng.uniform(0.2, 0.8, (k, 2)), wh), 1))
+
+
+def job_bpr(yaml_path, out, imgsz="640"):
+    from yolov5.utils import autoanchor
+
+    m = build(yaml_path)
+    data = Labels()
+    seen = {}
+
+    def profile(frame, event, arg):  # check_anchors' own bpr/aat locals, as it computed them
+        if event == "return" and frame.f_code is autoanchor.check_anchors.__wrapped__.__code__:
+            seen.update({k: frame.f_locals[k] for k in ("bpr", "aat") if k in frame.f_locals})
+
+    random.seed(0)
+    np.random.seed(0)
+    sys.setprofile(profile)
+    try:
+        autoanchor.check_anchors(data, model=m, thr=4.0, imgsz=int(imgsz))
+    finally:
+        sys.setprofile(None)
+    torch.save({"bpr": float(seen["bpr"]), "aat": float(seen["aat"]), "shapes": data.shapes, "labels": data.labels,
+                "anchors_after": m.model[-1].anchors.clone(), "stride": m.stride}, out)
+
+
+if __name__ == "__main__":
+    job, *args = sys.argv[1:]
+    globals()[f"job_{job}"](*args)

@@ -1,0 +1,117 @@
+"""``--anchors`` / ``anchors=``: a YOLOv5-family config with YOLOv5's anchor-based head instead of the v5u head.
+
+``anchor_cfg(cfg, folder, anchors=True)`` writes ``folder/<stem>-anchors.yaml``: the same backbone and neck, the
+``Detect`` row as YOLOv5 writes it (``[nc, anchors]``) and YOLOv5's default anchors for the head's levels (P3-P5:
+``hub/anchors.yaml`` P5-640; P3-P6: P6-640; any other level set, e.g. P2: ``anchors: 3``, computed by AutoAnchor),
+or the anchors given as a list. A YOLOv5-format yaml (already anchor-based) is written the same way, so its run is
+named ``...-anchors`` too and ultralytics' renaming of ``yolov5s6.yaml`` to ``yolov5s-p6`` does not apply.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+from yolo_attn.errors import UsageError
+from yolo_attn.plugin.anchor_rows import is_anchor_yaml
+
+__all__ = ("P5_ANCHORS", "P6_ANCHORS", "default_anchors", "anchor_cfg", "load_model_dict", "is_yolov5_family")
+
+P5_ANCHORS = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
+P6_ANCHORS = [[19, 27, 44, 40, 38, 94], [96, 68, 86, 152, 180, 137], [140, 301, 303, 264, 238, 542],
+              [436, 615, 739, 380, 925, 792]]
+SUFFIX = "-anchors"
+
+
+def load_model_dict(cfg) -> dict:
+    """The model dict of ``cfg``: a file is read as it is (no P6 renaming), a name through ultralytics' lookup."""
+    from ultralytics.nn.tasks import guess_model_scale, yaml_model_load
+    from ultralytics.utils import YAML
+
+    path = Path(str(cfg))
+    if path.is_file():
+        d = YAML.load(path)
+        d["scale"] = guess_model_scale(path)
+        d["yaml_file"] = str(path)
+        return d
+    return yaml_model_load(cfg)
+
+
+def is_yolov5_family(cfg, d: dict) -> bool:
+    """YOLOv5 (v5u or anchor-based) by name, or a yaml generated from one (``attn`` records name the base)."""
+    names = [Path(str(cfg)).name, str(d.get("yaml_file", ""))]
+    names += [str(r.get("base", "")) for r in (d.get("attn") if isinstance(d.get("attn"), list) else [d.get("attn") or {}])]
+    return is_anchor_yaml(d) or any(re.match(r"yolov5", Path(n).name.lower()) for n in names if n)
+
+
+def default_anchors(strides: list[int]):
+    """YOLOv5's default anchors for these head strides, or 3 (computed from the data) when it has none."""
+    if list(strides) == [8, 16, 32]:
+        return copy.deepcopy(P5_ANCHORS)
+    if list(strides) == [8, 16, 32, 64]:
+        return copy.deepcopy(P6_ANCHORS)
+    return 3
+
+
+def _head_strides(d: dict) -> list[int]:
+    from ultralytics.nn.tasks import DetectionModel
+
+    return [int(s) for s in DetectionModel(copy.deepcopy(d), verbose=False).stride.tolist()]
+
+
+def _check_given(anchors, nl: int, label: str):
+    if isinstance(anchors, int) and not isinstance(anchors, bool) and anchors > 0:
+        return anchors
+    ok = isinstance(anchors, (list, tuple)) and len(anchors) == nl and all(
+        isinstance(r, (list, tuple)) and r and len(r) % 2 == 0 and len(r) == len(anchors[0]) for r in anchors)
+    if not ok:
+        raise UsageError(f"{label}: give one row of pixel (w, h) pairs per head level ({nl} levels), the same count "
+                         f"in each, e.g. {P5_ANCHORS if nl == 3 else P6_ANCHORS if nl == 4 else '[[w, h, ...], ...]'}, "
+                         f"or a count of anchors per level (3) to compute them from the data")
+    return [list(r) for r in anchors]
+
+
+def anchor_cfg(cfg, folder, anchors=True) -> Path:
+    """Write ``cfg`` with YOLOv5's anchor head to ``folder/<stem>-anchors.yaml`` and return the path (module docstring).
+    ``anchors``: True for YOLOv5's defaults (or the yaml's own, if it has them), a list per level, or a count."""
+    from yolo_attn.graph.placement import write_model_yaml
+
+    label = f"--anchors {'' if anchors is True else anchors}".rstrip() + f" --cfg {cfg}"
+    d = load_model_dict(cfg)
+    if not is_yolov5_family(cfg, d):
+        raise UsageError(f"{label}: {Path(str(cfg)).name} is not a YOLOv5-family config; the anchor-based head is "
+                         f"YOLOv5's (v6.0/v7.0). Use a yolov5 config (e.g. --cfg yolov5n.yaml --anchors), or drop "
+                         f"--anchors for this model's own head")
+    rows = d["head"]
+    f, n, name, args = rows[-1]
+    if name not in ("Detect", "AnchorDetect"):
+        raise UsageError(f"{label}: the last layer is {name}, not Detect; --anchors replaces a detection head")
+    nl = len(f) if isinstance(f, list) else 1
+    if anchors is True:
+        chosen = d.get("anchors") if is_anchor_yaml(d) else None
+        chosen = default_anchors(_head_strides(d)) if chosen is None else chosen
+    else:
+        chosen = _check_given(anchors, nl, label)
+    d["anchors"] = chosen
+    rows[-1] = [f, n, "Detect", ["nc", "anchors"]]
+    stem = re.sub(r"^(yolov5[nslmx])6$", r"\1-p6", Path(str(cfg)).stem)  # as ultralytics names P6 configs
+    if not stem.endswith(SUFFIX):
+        stem += SUFFIX
+    d.pop("yaml_file", None)
+    return _write_once(d, Path(folder) / f"{stem}.yaml", write_model_yaml)
+
+
+def _write_once(d: dict, path: Path, write) -> Path:
+    """Write ``d`` to ``path``; an existing file is reused when identical and never overwritten otherwise."""
+    if not path.exists():
+        return write(d, path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        same = write(d, tmp).read_text() == path.read_text()
+    finally:
+        tmp.unlink(missing_ok=True)
+    if not same:
+        raise UsageError(f"{path} exists with other content (edited by hand?); it is not overwritten. Delete it, use "
+                         f"another --project, or train that file as it is: --cfg {path}")
+    return path

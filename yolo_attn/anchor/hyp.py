@@ -1,0 +1,58 @@
+"""YOLOv5's ``data/hyps/hyp.scratch-low.yaml`` as training defaults for the anchor-based head, and the loss gains
+scaled as YOLOv5's train.py scales them.
+
+Settings ultralytics knows (optimizer, lr0, momentum, box, cls, augmentation, ...) become trainer overrides, each
+overridable like any ultralytics setting. The YOLOv5-only ones (``obj``, ``anchor_t``, ``obj_pw``, ``cls_pw``,
+``fl_gamma``, ``label_smoothing``; ultralytics' own ``cls_pw`` means something else) live in the model's
+``yaml["hyp"]`` (a ``hyp:`` block in the model yaml, or ``train(..., obj=0.7)``) and the loss reads them there.
+"""
+
+from __future__ import annotations
+
+__all__ = ("SCRATCH_LOW", "TRAINER_DEFAULTS", "YOLOV5_ONLY", "loss_hyp", "defaults_line", "split_yolov5_only")
+
+SCRATCH_LOW = {
+    "lr0": 0.01, "lrf": 0.01, "momentum": 0.937, "weight_decay": 0.0005, "warmup_epochs": 3.0,
+    "warmup_momentum": 0.8, "warmup_bias_lr": 0.1, "box": 0.05, "cls": 0.5, "cls_pw": 1.0, "obj": 1.0, "obj_pw": 1.0,
+    "iou_t": 0.20, "anchor_t": 4.0, "fl_gamma": 0.0, "hsv_h": 0.015, "hsv_s": 0.7, "hsv_v": 0.4, "degrees": 0.0,
+    "translate": 0.1, "scale": 0.5, "shear": 0.0, "perspective": 0.0, "flipud": 0.0, "fliplr": 0.5, "mosaic": 1.0,
+    "mixup": 0.0, "copy_paste": 0.0,
+}
+# YOLOv5-only settings (not ultralytics arguments); label_smoothing is train.py's --label-smoothing (default 0)
+YOLOV5_ONLY = {k: SCRATCH_LOW[k] for k in ("obj", "obj_pw", "cls_pw", "anchor_t", "fl_gamma", "iou_t")}
+YOLOV5_ONLY["label_smoothing"] = 0.0
+# ultralytics trainer overrides: YOLOv5's SGD and no close-mosaic, plus every scratch-low value ultralytics knows
+TRAINER_DEFAULTS = {"optimizer": "SGD", "close_mosaic": 0,
+                    **{k: v for k, v in SCRATCH_LOW.items() if k not in YOLOV5_ONLY}}
+
+
+def split_yolov5_only(overrides: dict) -> dict:
+    """Pop the YOLOv5-only settings (``obj=0.7``, ``anchor_t=3.0`` ...) out of ``overrides``; return them."""
+    return {k: overrides.pop(k) for k in list(overrides) if k in YOLOV5_ONLY}
+
+
+def loss_hyp(nl: int, nc: int, imgsz: int = 640, box: float | None = None, cls: float | None = None,
+             extra: dict | None = None) -> dict:
+    """The hyp dict ``AnchorLoss`` uses: scratch-low (``box``/``cls`` and ``extra`` override it), with the gains
+    scaled as YOLOv5's train.py does: box x 3/nl, cls x nc/80 x 3/nl, obj x (imgsz/640)^2 x 3/nl."""
+    h = dict(YOLOV5_ONLY, box=SCRATCH_LOW["box"] if box is None else box,
+             cls=SCRATCH_LOW["cls"] if cls is None else cls)
+    h.update(extra or {})
+    h["box"] *= 3 / nl
+    h["cls"] *= nc / 80 * 3 / nl
+    h["obj"] *= (imgsz / 640) ** 2 * 3 / nl
+    return h
+
+
+def defaults_line(given: dict, yolov5_only_given: dict | None = None) -> str:
+    """The ``defaults:`` line naming the scratch-low values used (those not given), "" if every one was given."""
+    used = {k: v for k, v in TRAINER_DEFAULTS.items() if k not in given}
+    used.update({k: v for k, v in YOLOV5_ONLY.items() if k not in (yolov5_only_given or {}) and k != "iou_t"})
+    if not used:
+        return ""
+    shown = ("optimizer", "lr0", "lrf", "momentum", "weight_decay", "warmup_epochs", "warmup_bias_lr", "box", "obj",
+             "cls", "anchor_t", "close_mosaic")
+    parts = [f"{k} {used[k]}" for k in shown if k in used]
+    rest = len(used) - len(parts)
+    more = f" and {rest} more (augmentation, warm-up momentum, BCE weights)" if rest else ""
+    return "defaults: " + ", ".join(parts) + more + " (YOLOv5 hyp.scratch-low, for the anchor-based head)"

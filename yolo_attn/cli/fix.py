@@ -1,0 +1,44 @@
+"""``python -m yolo_attn fix IN.yaml [-o OUT.yaml]``: write the same model in yolo_attn's own dialect.
+
+Our class names, no channel arguments, ``from`` indices and anchors kept, one row per line with ``# i`` comments;
+each change is printed. IN is never overwritten (default OUT: ``IN-yolo_attn.yaml`` beside it). A yaml already in
+the dialect changes nothing: no file is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from yolo_attn.engine.checks import UsageError
+
+__all__ = ("build_parser", "main")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m yolo_attn fix", description=__doc__.split("\n\n")[0])
+    p.add_argument("yaml", help="model yaml to rewrite (never overwritten)")
+    p.add_argument("-o", "--output", help="where to write (default: IN-yolo_attn.yaml beside IN)")
+    p.add_argument("--scale", choices=list("nsmlx"), help="scale the channels are read at (default: from the name)")
+    return p
+
+
+def main(argv=None) -> None:
+    import yolo_attn  # noqa: F401  (registers the modules)
+    from yolo_attn.cli.check import load_or_usage
+    from yolo_attn.graph.wild import dialect_dict, write_dialect_yaml
+
+    args = build_parser().parse_args(argv)
+    src = Path(args.yaml)
+    out = Path(args.output) if args.output else src.with_name(f"{src.stem}-yolo_attn{src.suffix or '.yaml'}")
+    if out.resolve() == src.resolve():
+        raise UsageError(f"{out}: fix never overwrites its input; give another -o, e.g. -o {src.stem}-fixed.yaml")
+    d, _, notes = load_or_usage(args.yaml, args.scale)
+    fixed, changes = dialect_dict(d, notes)
+    if not changes:
+        print(f"{src}: already in yolo_attn's dialect; nothing to change, nothing written")
+        return
+    for line in changes:
+        print(line)
+    write_dialect_yaml(fixed, out, src.name)
+    print(f"wrote {out} ({len(changes)} row(s) changed)")

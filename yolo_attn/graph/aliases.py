@@ -1,0 +1,111 @@
+"""Peer class names as yaml aliases: the seed code's, YOLOAir's and the official repositories' names for our modules.
+
+An alias is resolved when a yaml is built (``yolo_attn.graph.dialect.read_row``): the row's arguments are read in
+the peer's order with the peer's defaults and translated to our module's arguments; the model holds our class, so a
+checkpoint never needs the peer's code. Aliases live here, beside the registry rather than in it, because they are a
+reading of yaml rows (a name plus an argument translation), not modules: registering them would put a second class
+name into checkpoints and into ``ATTENTION_REGISTRY``'s one-name-one-class contract.
+
+Each peer argument either maps to one of ours (``ours``, with an optional conversion) or has no equivalent: then it is
+accepted only at the value where the peer computes what we compute (``neutral``), and any other value is an error
+naming it and our nearest argument. A peer default that is not neutral (YOLOAir's ``GAMAttention`` groups its convs
+unless told not to) is not an error, since the yaml did not ask for it, but the row's note says what was built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of")
+
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class PeerArg:
+    """One peer argument after the channel count(s): its name and default, and what it becomes in our module."""
+
+    name: str
+    default: object
+    ours: str | None = None  # our argument it maps to; None: no equivalent
+    convert: object = None  # peer value -> our value (None: unchanged); may raise ValueError
+    neutral: object = _UNSET  # for ours=None: the value at which the peer computes what we compute
+    nearest: str = ""  # for ours=None: our nearest argument, named in the error
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A peer class name for one of our modules: ``name(channels[, out_channels], *params)`` -> ``target(c1, ...)``."""
+
+    name: str
+    target: str
+    source: str  # where the peer class is defined (repository and file)
+    params: tuple = ()
+    channel_slots: int = 1  # 2 for peers written (c1, c2, ...): a second channel count is dropped too
+    peer_note: str = ""  # a difference of the peer's code that no argument expresses, said in every note
+
+
+def _ratio_to_reduction(ratio) -> int:
+    """GCNet's ``ratio`` (hidden = inplanes * ratio) as our ``reduction`` (hidden = c1 // reduction)."""
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
+        raise ValueError(f"ratio must be a positive number such as 1/16, got {ratio!r}")
+    r = 1 / ratio
+    if abs(r - round(r)) > 1e-6:
+        raise ValueError(f"ratio {ratio!r} is not 1/n for an integer n; GC's reduction is an integer: write ratio 1/16"
+                         f" (reduction 16) or 0.25 (reduction 4)")
+    return round(r)
+
+
+_SE = (PeerArg("reduction", 16, "reduction"),)
+_SIMAM = (PeerArg("e_lambda", 1e-4, "e_lambda"),)
+_GC = (PeerArg("ratio", 1 / 16, "reduction", _ratio_to_reduction),
+       PeerArg("pooling_type", "att", "pooling_type"),
+       PeerArg("fusion_types", ("channel_add",), "fusion_types", lambda v: tuple(v)))
+
+ALIASES: dict[str, Alias] = {a.name: a for a in (
+    # the seed code (/work/shared/seeds, restated in yolo_attn/reference/seed.py)
+    Alias("SElayer", "SE", "seed 001 SElayer(channel, reduction=16)", _SE),
+    Alias("Simam_module", "SimAM", "seed 003 Simam_module(channels=None, e_lambda=1e-4)", _SIMAM),
+    Alias("SRMLayer", "SRM", "seed 000 / hyunjaelee410/style-based-recalibration-module SRMLayer(channel, "
+          "reduction=None)", (PeerArg("reduction", None, neutral=None, nearest="none: SRM takes no arguments "
+                                                                              "(SRMLayer ignores reduction)"),)),
+    # YOLOAir (iscyy/yoloair models/Models/Attention/*.py, built by models/yolo.py parse_model)
+    Alias("SEAttention", "SE", "YOLOAir models/Models/Attention/SEAttention.py SEAttention(channel=512, reduction=16)",
+          _SE),
+    Alias("ShuffleAttention", "SA", "YOLOAir models/Models/Attention/ShuffleAttention.py ShuffleAttention(channel=512, "
+          "reduction=16, G=8)", (PeerArg("reduction", 16, neutral=16, nearest="groups (ShuffleAttention ignores "
+                                         "reduction)"), PeerArg("G", 8, "groups"))),
+    Alias("NAMAttention", "NAM", "YOLOAir models/Models/Attention/NAMAttention.py NAMAttention(channels, "
+          "out_channels=None, no_spatial=True)",
+          (PeerArg("no_spatial", True, neutral=True, nearest="none: NAM is the channel attention only"),),
+          channel_slots=2),
+    Alias("GAMAttention", "GAM", "YOLOAir models/Models/Attention/GAMAttention.py GAMAttention(c1, c2, group=True, "
+          "rate=4)", (PeerArg("group", True, neutral=False, nearest="rate"), PeerArg("rate", 4, "rate")),
+          channel_slots=2,
+          peer_note="YOLOAir's GAMAttention multiplies by the channel MLP without a sigmoid, groups its 7x7 convs "
+                    "(group=True) and shuffles the spatial weights; yolo_attn's GAM is the paper's (sigmoid channel "
+                    "weights, ungrouped convs)"),
+    # official repositories and the widely copied reference implementations (docs/MODULES.md lists the sources)
+    Alias("GAM_Attention", "GAM", "z1069614715/objectdetection_script cv-attention/GAM.py GAM_Attention(in_channels, "
+          "rate=4)", (PeerArg("rate", 4, "rate"),)),
+    Alias("simam_module", "SimAM", "ZjjConan/SimAM simam_module(channels=None, e_lambda=1e-4)", _SIMAM),
+    Alias("CoordAtt", "CA", "houqb/CoordAttention coordatt.py CoordAtt(inp, oup, reduction=32)",
+          (PeerArg("reduction", 32, "reduction"),), channel_slots=2),
+    Alias("eca_layer", "ECA", "BangguWu/ECANet models/eca_module.py eca_layer(channel, k_size=3)",
+          (PeerArg("k_size", 3, "k_size"),)),
+    Alias("sa_layer", "SA", "wofmanaf/SA-Net models/sa_resnet.py sa_layer(channel, groups=64)",
+          (PeerArg("groups", 64, "groups"),)),
+    Alias("ContextBlock", "GC", "xvjiarui/GCNet mmdet/ops/gcb/context_block.py ContextBlock(inplanes, ratio, "
+          "pooling_type='att', fusion_types=('channel_add',))", _GC),
+    Alias("GlobalContextBlock", "GC", "GCNet's ContextBlock as copied under this name (inplanes, ratio, "
+          "pooling_type='att', fusion_types=('channel_add',))", _GC),
+)}
+
+# Our own names whose peers are written (c1, c2, ...): a second argument equal to the channels is dropped too
+# (official CoordAtt(inp, oup) and YOLOAir's CA(inp, oup); YOLOAir's CBAM(c1, c2)).
+TWO_CHANNEL_NAMES = frozenset({"CA", "CBAM"})
+
+
+def alias_of(name) -> Alias | None:
+    """The :class:`Alias` for a yaml module name, or None (one of ours, or not an attention module)."""
+    return ALIASES.get(name) if isinstance(name, str) else None

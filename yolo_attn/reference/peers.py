@@ -1,0 +1,146 @@
+"""REFERENCE CODE, not for use in models: YOLOAir's attention classes, restated operation by operation.
+
+iscyy/yoloair (commit 29a8465) ``models/Models/Attention/{SEAttention,ShuffleAttention,NAMAttention,GAMAttention,
+SimAM}.py``, with their parameter names, signatures and defaults, so their state dicts load into yolo_attn's modules.
+``tests/models/test_aliases.py`` holds every alias (``yolo_attn.graph.aliases``) against these, the seed classes
+(``reference/seed.py``) and the official ones (``reference/official.py``). Written plainly; do not "fix" them (the
+GAMAttention without a sigmoid on its channel weights is YOLOAir's code as it is).
+"""
+
+import torch
+import torch.nn as nn
+
+__all__ = ("AirSEAttention", "AirShuffleAttention", "AirChannelAtt", "AirNAMAttention", "AirGAMAttention",
+           "air_channel_shuffle", "AirSimAM")
+
+
+class AirSEAttention(nn.Module):
+    """YOLOAir ``SEAttention(channel=512, reduction=16)``: bias-free MLP, as seed 001."""
+
+    def __init__(self, channel=512, reduction=16):
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Linear(channel, channel // reduction, bias=False), nn.ReLU(inplace=True),
+                                nn.Linear(channel // reduction, channel, bias=False), nn.Sigmoid())
+
+    def forward(self, x):
+        b, c, _, _ = x.size()
+        y = self.avg_pool(x).view(b, c)
+        y = self.fc(y).view(b, c, 1, 1)
+        return x * y.expand_as(x)
+
+
+class AirShuffleAttention(nn.Module):
+    """YOLOAir ``ShuffleAttention(channel=512, reduction=16, G=8)``; ``reduction`` is never used."""
+
+    def __init__(self, channel=512, reduction=16, G=8):
+        super().__init__()
+        self.G = G
+        self.channel = channel
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.gn = nn.GroupNorm(channel // (2 * G), channel // (2 * G))
+        self.cweight = nn.Parameter(torch.zeros(1, channel // (2 * G), 1, 1))
+        self.cbias = nn.Parameter(torch.ones(1, channel // (2 * G), 1, 1))
+        self.sweight = nn.Parameter(torch.zeros(1, channel // (2 * G), 1, 1))
+        self.sbias = nn.Parameter(torch.ones(1, channel // (2 * G), 1, 1))
+        self.sigmoid = nn.Sigmoid()
+
+    @staticmethod
+    def channel_shuffle(x, groups):
+        b, c, h, w = x.shape
+        x = x.reshape(b, groups, -1, h, w).permute(0, 2, 1, 3, 4)
+        return x.reshape(b, -1, h, w)
+
+    def forward(self, x):
+        b, c, h, w = x.size()
+        x = x.view(b * self.G, -1, h, w)
+        x_0, x_1 = x.chunk(2, dim=1)
+        x_channel = self.avg_pool(x_0)
+        x_channel = self.cweight * x_channel + self.cbias
+        x_channel = x_0 * self.sigmoid(x_channel)
+        x_spatial = self.gn(x_1)
+        x_spatial = self.sweight * x_spatial + self.sbias
+        x_spatial = x_1 * self.sigmoid(x_spatial)
+        out = torch.cat([x_channel, x_spatial], dim=1)
+        out = out.contiguous().view(b, -1, h, w)
+        return self.channel_shuffle(out, 2)
+
+
+class AirChannelAtt(nn.Module):
+    """YOLOAir ``Channel_Att(channels, t=16)`` (NAM's channel attention, no ReLU)."""
+
+    def __init__(self, channels, t=16):
+        super().__init__()
+        self.channels = channels
+        self.bn2 = nn.BatchNorm2d(self.channels, affine=True)
+
+    def forward(self, x):
+        residual = x
+        x = self.bn2(x)
+        weight_bn = self.bn2.weight.data.abs() / torch.sum(self.bn2.weight.data.abs())
+        x = x.permute(0, 2, 3, 1).contiguous()
+        x = torch.mul(weight_bn, x)
+        x = x.permute(0, 3, 1, 2).contiguous()
+        return torch.sigmoid(x) * residual
+
+
+class AirNAMAttention(nn.Module):
+    """YOLOAir ``NAMAttention(channels, out_channels=None, no_spatial=True)``: the channel attention only."""
+
+    def __init__(self, channels, out_channels=None, no_spatial=True):
+        super().__init__()
+        self.Channel_Att = AirChannelAtt(channels)
+
+    def forward(self, x):
+        return self.Channel_Att(x)
+
+
+def air_channel_shuffle(x, groups=2):
+    b, c, h, w = x.size()
+    out = x.view(b, groups, c // groups, h, w).permute(0, 2, 1, 3, 4).contiguous()
+    return out.view(b, c, h, w)
+
+
+class AirGAMAttention(nn.Module):
+    """YOLOAir ``GAMAttention(c1, c2, group=True, rate=4)``: no sigmoid on the channel MLP's output; grouped 7x7 convs
+    when ``group``; the spatial weights shuffled in 4 groups."""
+
+    def __init__(self, c1, c2, group=True, rate=4):
+        super().__init__()
+        self.channel_attention = nn.Sequential(nn.Linear(c1, int(c1 / rate)), nn.ReLU(inplace=True),
+                                               nn.Linear(int(c1 / rate), c1))
+        self.spatial_attention = nn.Sequential(
+            nn.Conv2d(c1, c1 // rate, kernel_size=7, padding=3, groups=rate) if group else
+            nn.Conv2d(c1, int(c1 / rate), kernel_size=7, padding=3),
+            nn.BatchNorm2d(int(c1 / rate)),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c1 // rate, c2, kernel_size=7, padding=3, groups=rate) if group else
+            nn.Conv2d(int(c1 / rate), c2, kernel_size=7, padding=3),
+            nn.BatchNorm2d(c2),
+        )
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x_permute = x.permute(0, 2, 3, 1).view(b, -1, c)
+        x_att_permute = self.channel_attention(x_permute).view(b, h, w, c)
+        x_channel_att = x_att_permute.permute(0, 3, 1, 2)
+        x = x * x_channel_att
+        x_spatial_att = self.spatial_attention(x).sigmoid()
+        x_spatial_att = air_channel_shuffle(x_spatial_att, 4)
+        return x * x_spatial_att
+
+
+class AirSimAM(nn.Module):
+    """YOLOAir ``SimAM(channels=None, e_lambda=1e-4)`` (the official simam_module under another name)."""
+
+    def __init__(self, channels=None, e_lambda=1e-4):
+        super().__init__()
+        self.activaton = nn.Sigmoid()
+        self.e_lambda = e_lambda
+
+    def forward(self, x):
+        b, c, h, w = x.size()
+        n = w * h - 1
+        x_minus_mu_square = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
+        y = x_minus_mu_square / (4 * (x_minus_mu_square.sum(dim=[2, 3], keepdim=True) / n + self.e_lambda)) + 0.5
+        return x * self.activaton(y)

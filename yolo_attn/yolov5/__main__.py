@@ -1,0 +1,43 @@
+"""``python -m yolo_attn.yolov5 SCRIPT.py [args...]``: run a YOLOv5 script (train.py, val.py, detect.py) with the
+attention modules registered into its ``models.yolo``, e.g. inside a YOLOv5 clone:
+
+    python -m yolo_attn.yolov5 train.py --cfg yolov5s-ema.yaml --data coco128.yaml
+
+The script runs as ``__main__`` (``runpy``) with ``sys.argv`` = ``[SCRIPT.py, args...]`` and its folder first on
+``sys.path``, as ``python SCRIPT.py`` would; the plugin is imported first, from that folder's ``models/yolo.py``.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+USAGE = "usage: python -m yolo_attn.yolov5 SCRIPT.py [script arguments...]  (run inside a YOLOv5 clone)"
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE + "\n\n" + __doc__)
+        return 0 if argv else 2
+    script = Path(argv[0])
+    if not script.is_file():
+        print(f"error: {script}: no such script; give a YOLOv5 script such as train.py, run from the YOLOv5 clone",
+              file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(script.resolve().parent))  # what `python train.py` does, before the plugin imports models
+    try:
+        import yolo_attn.yolov5
+
+        yolo_attn.yolov5.install()
+    except ImportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    sys.argv = [str(script), *argv[1:]]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
