@@ -7,6 +7,7 @@ third runs on a simulated two-node cluster. Ray stays on 127.0.0.1 (RAY_ENABLE_W
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,6 +90,9 @@ def test_local_grid_writes_every_cell_and_the_report(grid):
     # progress lines while it ran, and the final count
     assert "grid: started yolov5n-seed0" in grid["out"] and "done 5/5" in grid["out"]
     assert "grid: 5 cells, 0 failed" in grid["out"]
+    # trials keep ultralytics' Ray Tune callback (per-epoch progress), plain runs drop it (engine/trainers.py)
+    assert "yolov5n-seed0 epoch 1 mAP50-95" in grid["out"]
+    assert all(c["this_run"] == "trained" and c["seconds"] != "" and c["node_id"] != "" for c in cells.values())
 
 
 def test_rerunning_a_finished_grid_trains_nothing(grid):
@@ -98,7 +102,16 @@ def test_rerunning_a_finished_grid_trains_nothing(grid):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "5 finished earlier (skipped), 0 to train" in r.stdout
     assert {n: (g / n / "weights" / "last.pt").stat().st_mtime_ns for n in NAMES} == before
-    assert {c["status"] for c in _cells(g).values()} == {"skipped"}
+    cells = _cells(g)
+    assert {c["status"] for c in cells.values()} == {"finished"}
+    assert {c["this_run"] for c in cells.values()} == {"skipped"}
+    for name in NAMES:  # each cell keeps the record of the invocation that trained it
+        for k in ("seconds", "node_id", "torch_threads", "mAP50-95"):
+            assert cells[name][k] == grid["cells"][name][k], (name, k)
+    first = float(re.search(r"Grid wall time: (\d+) s", grid["out"])[1])
+    md = (g / "comparison.md").read_text()
+    said = re.search(r"Grid wall time: (\d+) s \(every invocation that trained\); this invocation: (\d+) s", md)
+    assert said and float(said[1]) == first and float(said[2]) < first, md[-1500:]
 
 
 def test_failing_cell_is_retried_then_reported(grid):
@@ -112,7 +125,7 @@ def test_failing_cell_is_retried_then_reported(grid):
     cells = _cells(grid["dir"])
     assert cells["yolov5n-ema-stages-seed0"]["status"] == "failed"
     assert "factor 24" in cells["yolov5n-ema-stages-seed0"]["error"]
-    assert cells["yolov5n-se-stages-seed0"]["status"] == "finished" and cells["yolov5n-seed0"]["status"] == "skipped"
+    assert cells["yolov5n-se-stages-seed0"]["status"] == "finished" and cells["yolov5n-seed0"]["this_run"] == "skipped"
     assert "yolov5n-ema-stages-seed0 failed, retrying" in r.stdout
     md = (grid["dir"] / "comparison.md").read_text()
     assert "| yolov5n-ema-stages-seed0 | failed |" in md and "failed cells (see the error column)" in r.stdout
@@ -171,6 +184,46 @@ def test_killed_grid_resumes_from_last_pt(data, tmp_path):
     rows = list(csv.DictReader((base / "results.csv").open()))
     assert [int(float(x["epoch"])) for x in rows] == [1, 2, 3]  # continued, not restarted
     assert {c["status"] for c in _cells(project / "k").values()} == {"finished"}
+    # the resumed base cell is still "yolov5n" trained from scratch: the SimAM cell gets its Δ against it
+    comp = {r["config"]: r for r in csv.DictReader((project / "k" / "comparison.csv").open())}
+    assert set(comp) == {"yolov5n", "yolov5n-simam-neck"}, list(comp)
+    assert comp["yolov5n"]["init"] == comp["yolov5n-simam-neck"]["init"] == "scratch"
+    assert comp["yolov5n-simam-neck"]["baseline"] == "yolov5n" and comp["yolov5n-simam-neck"]["delta_mAP50-95"] != ""
+
+
+def test_ctrl_c_stops_the_grid_writes_the_states_and_the_rerun_completes_it(data, tmp_path):
+    """SIGINT to ablate_attn.py once the base cell saved an epoch: exit 130, no traceback, states in cells.csv."""
+    project = tmp_path / "runs"
+    args = ["--attn", "SimAM", "--at", "neck", "--seed", "0", "--project", str(project), "--name", "c", "--data",
+            str(data), "--max-concurrent", "1", "--latency-runs", "0", *TINY]
+    args[args.index("--epochs") + 1] = "3"
+    base = project / "c" / "yolov5n-seed0"
+    cmd = [sys.executable, str(ROOT / "ablate_attn.py"), *args]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
+                         start_new_session=True)
+    try:
+        deadline = time.time() + 400
+        while time.time() < deadline and not (base / "results.csv").is_file():
+            assert p.poll() is None, "the grid ended before it could be interrupted"
+            time.sleep(0.5)
+        assert (base / "results.csv").is_file(), "no epoch finished in time"
+        os.kill(p.pid, signal.SIGINT)  # Ctrl-C
+        out, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 130, out[-3000:] + err[-3000:]
+    assert "Traceback" not in out + err and "TypeError" not in out + err, err[-3000:]
+    cells = _cells(project / "c")
+    assert cells["yolov5n-simam-neck-seed0"]["status"] == "not started"
+    assert cells["yolov5n-seed0"]["status"] in ("interrupted", "finished")  # stopped mid-run, or just done
+    assert "| yolov5n-simam-neck-seed0 | not started |" in (project / "c" / "comparison.md").read_text()
+    assert "rerun the same command to complete the grid" in out
+    r = _ablate(args, tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert {c["status"] for c in _cells(project / "c").values()} == {"finished"}
+    assert [int(float(x["epoch"])) for x in csv.DictReader((base / "results.csv").open())] == [1, 2, 3]
 
 
 def test_two_node_cluster_runs_trials_on_both_nodes(data, tmp_path):

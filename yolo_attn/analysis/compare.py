@@ -75,7 +75,7 @@ def find_runs(root) -> list[Run]:
     """Every finished-enough run under ``root`` (any depth); runs without a validated epoch are skipped."""
     import re
 
-    from yolo_attn.graph.base import attention_layers, config_key, init_label
+    from yolo_attn.graph.base import attention_layers, config_key, init_label, started_as
     from yolo_attn.plugin.anchor_rows import is_anchor_yaml
 
     root = Path(root)
@@ -93,6 +93,7 @@ def find_runs(root) -> list[Run]:
         if best is None:
             continue
         model = _model_yaml(d / "weights" / "best.pt")
+        args = started_as(args, model)  # a resumed run is what it was started as, not "fine-tuned from its last.pt"
         attn = attention_layers(model)
         stem = Path(str(args.get("model", ""))).stem
         m = re.search(r"yolo(?:v\d+|\d+)([nslmx])", stem)
@@ -110,10 +111,13 @@ def _mean_std(xs: list[float]) -> tuple[float, float]:
     return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
 
 
-def _device_name(device: str) -> str:
+def _device_name(device: str, measured: bool = True) -> str:
+    """The latency device, with the load average when latency was measured (``measured``), else saying it was not."""
     import torch
     from ultralytics.utils.torch_utils import get_cpu_info
 
+    if not measured:
+        return "no device (latency not measured: --latency-runs 0)"
     name = torch.cuda.get_device_name(int(device)) if device != "cpu" else f"CPU {get_cpu_info()}, {torch.get_num_threads()} threads"
     return f"{name} (1-min load average {os.getloadavg()[0]:.1f} while measuring)"  # a busy machine inflates latency
 
@@ -181,8 +185,8 @@ def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int)
     # the control: the first baseline timed a second time (or the first model when there is no baseline)
     control = next(((r["group"], r["config"]) for r in rows if r["module"] == "none"), (rows[0]["group"], rows[0]["config"]))
     lat = measure_latencies(cands, device, rounds=latency_runs, control=control)
-    device_name = _device_name(device)
     res = lat["resolution"]
+    device_name = _device_name(device, measured=res is not None)
     for row in rows:
         row.update(_latency_fields(lat[(row["group"], row["config"])]), device=device_name, GFLOPs_imgsz=row["imgsz"])
         base = lat.get((row["group"], row["baseline"])) if row["baseline"] else None
@@ -235,7 +239,8 @@ def to_markdown(rows: list[dict]) -> str:
         r0 = rs[0]
         out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}, "
                 f"{_HEAD_LABEL.get(r0.get('head'), r0.get('head'))}",
-                "", f"data: `{r0['data']}`; latency on {r0['device']}", "",
+                "", f"data: `{r0['data']}`; " + (f"latency on {r0['device']}" if "latency not measured" not in r0["device"]
+                                               else "latency not measured (--latency-runs 0)"), "",
                 "| config | module | baseline | seeds | mAP50 | mAP50-95 | Δ mAP50 | Δ mAP50-95 [95 % CI] | params | "
                 f"GFLOPs @{r0['imgsz']} | latency ms (p10-p90) | note |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -123,9 +123,12 @@ def main(argv=None, doc: str | None = None) -> dict:
     if not ats:
         raise UsageError("--at: give at least one placement, e.g. --at backbone,neck")
     grid_dir = Path(args.project).resolve() / args.name
-    for (m, at), err in _write_cfgs(args.base, modules, ats, args.attn_args, grid_dir).items():
-        print(f"grid: warning: {m} at {at} cannot be built, its cells will fail: {err}", flush=True)
     cells = plan_cells(args.base, modules, ats, args.seed, grid_dir, common, args.attn_args)
+
+    def prepare():  # after Ray accepted us: a refused join writes nothing
+        for (m, at), err in _write_cfgs(args.base, modules, ats, args.attn_args, grid_dir).items():
+            print(f"grid: warning: {m} at {at} cannot be built, its cells will fail: {err}", flush=True)
+
     gpus = args.gpus_per_trial if args.gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
     if args.cpus_per_trial is not None:
         cpus = args.cpus_per_trial
@@ -134,14 +137,26 @@ def main(argv=None, doc: str | None = None) -> dict:
 
         cpus = max(1, (os.cpu_count() or 1) // max(1, torch.cuda.device_count())) if gpus else 1
     t0 = time.time()
-    status = run_grid(cells, grid_dir, cpus_per_trial=cpus, gpus_per_trial=gpus, max_concurrent=args.max_concurrent,
-                      retries=args.retries, address=args.ray_address)
+    try:
+        status = run_grid(cells, grid_dir, cpus_per_trial=cpus, gpus_per_trial=gpus, max_concurrent=args.max_concurrent,
+                          retries=args.retries, address=args.ray_address, prepare=prepare)
+    except KeyboardInterrupt:  # Ctrl-C before or after the trials ran: the folders tell each cell's state
+        status = {"_interrupted": True}
+    interrupted = bool(status.pop("_interrupted", False))
     wall = time.time() - t0
-    report = write_report(grid_dir, cells, status, args.latency_device, args.latency_runs, wall_s=wall)
-    failed = [r["cell"] for r in report["cells"] if r["status"] == "failed"]
+    trained = any(s.get("this_run") != "skipped" for s in status.values()) or interrupted
+    report = write_report(grid_dir, cells, status, args.latency_device, args.latency_runs, wall_s=wall,
+                          count_wall=trained)
     print(report["markdown"])
-    print(f"grid: {len(cells)} cells, {len(failed)} failed, wall time {wall:.0f} s; written: "
-          + ", ".join(str(f) for f in report["files"].values()))
+    print(f"grid: {len(cells)} cells, {report['counts'].get('failed', 0)} failed, wall time {wall:.0f} s "
+          f"(grid total {report['grid_wall_s']:.0f} s); written: " + ", ".join(str(f) for f in report["files"].values()))
+    if interrupted:
+        n = report["counts"]
+        print(f"grid: interrupted: {n.get('finished', 0)} cells finished, {n.get('interrupted', 0)} interrupted (they "
+              f"resume from their last.pt), {n.get('not started', 0)} not started; rerun the same command to complete "
+              f"the grid", flush=True)
+        raise SystemExit(130)
+    failed = [r["cell"] for r in report["cells"] if r["status"] == "failed"]
     if failed:
         print(f"grid: failed cells (see the error column): {', '.join(failed)}; rerun the same command to retry them")
         raise SystemExit(1)  # the report is written; the exit status tells scripts that cells are missing

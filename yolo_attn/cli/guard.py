@@ -11,7 +11,8 @@ __all__ = ("main_guard", "script_main", "run_script")
 
 
 def main_guard(main, argv=None) -> int:
-    """Run ``main(argv)``; print a ``UsageError`` as one ``error:`` line (exit 2) instead of a traceback.
+    """Run ``main(argv)``; print a ``UsageError`` as one ``error:`` line (exit 2) instead of a traceback, and a Ctrl-C
+    as one line, exit 130 (the shell's code for SIGINT).
 
     With ``--verbose`` among the arguments the full traceback (including the ultralytics exception a ``UsageError``
     was made from) is printed before the ``error:`` line.
@@ -24,6 +25,11 @@ def main_guard(main, argv=None) -> int:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: what was written stays (training keeps its last.pt), no traceback
+        if "--verbose" in words:
+            traceback.print_exc()
+        print("interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -69,7 +69,7 @@ def run_dir(project: str, name: str) -> tuple[str, str]:
     """(absolute project, name) so ultralytics saves to ``project/name`` exactly, not under ``runs/detect/``.
 
     ultralytics puts a relative ``project`` under its ``runs_dir/detect``; an absolute one is used as is. The name is
-    returned unchanged: ultralytics' ``get_save_dir`` increments it (``exp`` -> ``exp2``) when ``project/name``
+    returned unchanged: ultralytics' ``get_save_dir`` increments it (``exp`` -> ``exp-2``) when ``project/name``
     exists, unless the run is given ``exist_ok``, as YOLOv5 does.
     """
     return str(Path(project).resolve()), name

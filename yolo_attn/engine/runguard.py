@@ -3,8 +3,11 @@
 ``guard_run(model, project)`` wraps one ``model.train(...)``/``validator(...)`` call. It learns the run folder from the
 trainer itself (callback ``on_pretrain_routine_start``, which ultralytics runs right after it made the folder) and
 counts finished epochs (``on_fit_epoch_end``). When the call raises before an epoch finished, that folder is deleted
-if it did not exist before the call (an ``exist_ok`` rerun into an old folder is never touched), and so is the project
-folder if the call created it and left it empty. Known ultralytics exceptions about the data or the arguments become
+if it did not exist before the call, and so is the project folder if the call created it and left it empty. An existing
+run folder the call writes into (``keep``: the folder of a ``--resume``, or an ``exist_ok`` target) is restored byte for
+byte (``yolo_attn.engine.snapshot``): ultralytics rewrites its ``args.yaml`` and ``labels.jpg`` before the first
+batch, and a failure there must not change the run it targeted. Progress is an epoch's validation logged or a
+checkpoint saved; after that nothing is undone (an interruption costs at most the unfinished epoch). Known ultralytics exceptions about the data or the arguments become
 ``UsageError`` messages that say the cause and the fix (``explain``); the original stays chained for ``--verbose``.
 """
 
@@ -16,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from yolo_attn.errors import UsageError
+from yolo_attn.engine.snapshot import Snapshot
 
 __all__ = ("guard_run", "explain")
 
@@ -50,15 +54,16 @@ def explain(e: BaseException) -> UsageError | None:
 
 
 @contextmanager
-def guard_run(model, project: str | Path):
+def guard_run(model, project: str | Path, keep=()):
     """Context for one training call of ultralytics ``model`` saving under ``project`` (see the module docstring).
 
+    ``keep``: existing run folders the call may write into; restored exactly when it fails before any progress.
     Yields a dict that ends up with ``save_dir`` (Path, once the trainer made it) and ``epochs`` (finished epochs).
     """
     project = Path(project).resolve()
     project_existed = project.exists()
     before = {p.resolve() for p in project.iterdir()} if project_existed else set()
-    state = {"save_dir": None, "epochs": 0}
+    state = {"save_dir": None, "epochs": 0, "saved": False}
 
     def on_start(trainer):
         state["save_dir"] = Path(trainer.save_dir).resolve()
@@ -66,18 +71,28 @@ def guard_run(model, project: str | Path):
     def on_epoch(trainer):
         state["epochs"] += 1
 
+    def on_save(trainer):
+        state["saved"] = True
+
     if model is not None:
         model.add_callback("on_pretrain_routine_start", on_start)
         model.add_callback("on_fit_epoch_end", on_epoch)
+        model.add_callback("on_model_save", on_save)
+    snaps = [Snapshot(d) for d in keep if Path(d).is_dir()]
     try:
         yield state
     except BaseException as e:
-        if state["epochs"] == 0:
+        if state["epochs"] == 0 and not state["saved"]:
+            for snap in snaps:
+                snap.restore()
             _remove_new(state["save_dir"], project, before, project_existed)
         err = explain(e)
         if err is None or err is e:
             raise
         raise err from e
+    finally:
+        for snap in snaps:
+            snap.discard()
 
 
 def _remove_new(save_dir: Path | None, project: Path, before: set, project_existed: bool) -> None:

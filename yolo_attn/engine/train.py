@@ -106,8 +106,49 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
         model.add_callback("on_pretrain_routine_start", YOLOv5Settings(yolov5_hyp or {}))  # obj, anchor_t, ...
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
-    with guard_run(model, project):
+    target = Path(project).resolve() / name
+    keep = [target] if kwargs.get("exist_ok") and target.is_dir() else []  # an old folder the run reuses
+    with guard_run(model, project, keep=keep):
         model.train(data=data, project=project, name=name, trainer=trainer, **kwargs)
+    return Path(model.trainer.save_dir)
+
+
+def _resume(last: str, device, workers, compile_modules: bool) -> Path:
+    """``--resume last.pt``: continue that run in the folder the file lies in; refuse finished runs first.
+
+    A run is resumed into ``<run>/weights/last.pt``'s ``<run>`` (a copied or moved folder too, never the folder the
+    checkpoint was first written to); a failure before the first resumed epoch leaves that folder as it was.
+    """
+    from ultralytics import YOLO
+
+    from yolo_attn.engine.finalise import is_unfinalised, planned_epochs
+
+    if not Path(last).is_file():
+        raise UsageError(f"--resume {last}: no such checkpoint")
+    ckpt = check_weights(last)
+    if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
+        raise UsageError(
+            f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
+            f"To train further, start a new run from it: --weights {last}"
+        )
+    run = Path(last).resolve().parent.parent
+    if is_unfinalised(ckpt):  # killed after the final save, before ultralytics stripped the optimizer
+        best = run / "weights" / "best.pt"
+        raise UsageError(
+            f"--resume {last}: this run finished its {planned_epochs(ckpt)} epochs (it was stopped after the final "
+            f"save, before the optimizer was stripped), nothing to resume. Its weights are complete: evaluate {best} "
+            f"with val_attn.py, or train further from it with --weights {best}; to mark it finished run: python -m "
+            f"yolo_attn.engine.finalise {run} (an ablation grid rerun does this itself)"
+        )
+    task = check_task(task_of(ckpt), f"--resume {last}")
+    trainer = resume_trainer(ckpt, TRAINERS[task])
+    del ckpt
+    model = _with_compile(YOLO(last, task=task), compile_modules)
+    extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
+    if Path(last).resolve().parent.name == "weights":
+        extra["save_dir"] = str(run)  # ultralytics would write into the save_dir recorded in the checkpoint
+    with guard_run(model, run.parent, keep=[run]):
+        model.train(resume=True, trainer=trainer, **extra)
     return Path(model.trainer.save_dir)
 
 
@@ -226,25 +267,6 @@ def train(
                   exist_ok=exist_ok, compile_modules=compile_modules, **settings, **{**overrides, **per_cfg[c]})
         for c, seed, run_name in run_matrix(cfgs, list(seeds) or [0], name)
     ]
-
-
-def _resume(last, device, workers, compile_modules: bool) -> Path:
-    """``--resume``: continue the run of checkpoint ``last`` (a ``last.pt`` with its optimizer); its run folder."""
-    from ultralytics import YOLO
-
-    if not Path(last).is_file():
-        raise UsageError(f"--resume {last}: no such checkpoint")
-    ckpt = check_weights(last)
-    if ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:  # ultralytics would start afresh on coco8
-        raise UsageError(
-            f"--resume {last}: this run finished (its optimizer state was stripped), nothing to resume. "
-            f"To train further, start a new run from it: --weights {last}"
-        )
-    task = check_task(task_of(ckpt), f"--resume {last}")
-    model = _with_compile(YOLO(last, task=task), compile_modules)
-    extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
-    model.train(resume=True, trainer=resume_trainer(ckpt, TRAINERS[task]), **extra)
-    return Path(model.trainer.save_dir)
 
 
 def _base_cfgs(cfg: str | None, scale: str, attn: str | None) -> list[str]:

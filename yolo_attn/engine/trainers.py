@@ -20,7 +20,7 @@ from ultralytics.models.yolo.segment import SegmentationTrainer
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.engine.cpu_threads import use_all_cores
 from yolo_attn.graph.transfer import TransferMixin
-from yolo_attn.plugin.patches import honour_cpu_workers, use_local_fonts
+from yolo_attn.plugin.patches import drop_raytune_outside_trials, honour_cpu_workers, use_local_fonts
 
 __all__ = (
     "AttnDetectionTrainer", "AttnSegmentationTrainer", "TRAINERS", "SUPPORTED_TASKS", "task_of",
@@ -40,6 +40,7 @@ class _AttnTrainerMixin:
         super().__init__(cfg, overrides, _callbacks)
         honour_cpu_workers(self, (overrides or {}).get("workers"))
         use_all_cores(self)  # CPU with workers 0: ultralytics' cpu_count - 1 threads would leave a core idle
+        drop_raytune_outside_trials(self.callbacks)
 
 
 class AttnDetectionTrainer(TransferMixin, _AttnTrainerMixin, DetectionTrainer):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from yolo_attn.graph.rows import is_attention, model_rows, strip_attention
 
-__all__ = ("attention_layers", "config_key", "init_label")
+__all__ = ("attention_layers", "config_key", "init_label", "started_as", "START_KEY")
+
+# Key of the provenance record our trainers put in a model's yaml dict on a fresh start (see ``started_as``).
+START_KEY = "started_as"
 
 
 def attention_layers(d: dict) -> list[str]:
@@ -39,3 +42,20 @@ def init_label(args: dict) -> str:
     if model.endswith(".pt"):
         return f"fine-tuned from {model}"
     return "scratch"
+
+
+def started_as(args: dict, model_yaml: dict) -> dict:
+    """The run's ``args`` with ``model``/``pretrained`` as the run was started, not as a resume rewrote them.
+
+    ultralytics' resume rewrites ``args.yaml`` to ``model: <run>/weights/last.pt`` and ``resume: <same>``. yolo_attn's
+    trainers record ``{"model", "pretrained"}`` of a fresh start in the model's yaml dict (``START_KEY``), which every
+    checkpoint of the run carries, resumed or not; that record wins. Without it (a run of ultralytics' own trainer) a
+    resumed run's model is the checkpoint's own ``yaml_file`` (the yaml it was built from); ``pretrained`` survives a
+    resume unchanged.
+    """
+    rec = model_yaml.get(START_KEY)
+    if isinstance(rec, dict) and rec.get("model"):
+        return {**args, **{k: rec[k] for k in ("model", "pretrained") if k in rec}}
+    if args.get("resume") and model_yaml.get("yaml_file"):
+        return {**args, "model": model_yaml["yaml_file"]}
+    return dict(args)

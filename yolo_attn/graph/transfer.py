@@ -240,6 +240,11 @@ class TransferMixin:
 
     def get_model(self, cfg=None, weights=None, verbose=True):
         model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
+        if not self.args.resume and isinstance(getattr(model, "yaml", None), dict):
+            from yolo_attn.graph.base import START_KEY
+
+            # provenance: a resume rewrites args.yaml, the checkpoint's model yaml keeps what the run started as
+            model.yaml[START_KEY] = {"model": str(self.args.model), "pretrained": self.args.pretrained}
         weights = weights or getattr(self, "_yolov5_weights", None)
         if weights:
             given = getattr(self.args, "pretrained", None)

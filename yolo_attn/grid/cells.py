@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ("Cell", "plan_cells", "cell_state", "best_metrics", "cell_argv", "DONE", "PARTIAL", "NEW")
+__all__ = ("Cell", "plan_cells", "cell_state", "best_metrics", "cell_argv", "DONE", "PARTIAL", "NEW", "UNFINALISED")
 
 DONE, PARTIAL, NEW = "finished", "interrupted", "new"
+UNFINALISED = "unfinalised"  # every epoch saved, stopped before ultralytics stripped the optimizer (engine/finalise.py)
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,12 @@ def plan_cells(base: str, modules: list[str], ats: list[str], seeds: list[int], 
 
 
 def cell_state(run_dir) -> str:
-    """``finished`` (ultralytics stripped last.pt's optimizer at the end), ``interrupted`` (a resumable last.pt) or
-    ``new`` (nothing usable: train from the start)."""
+    """``finished`` (ultralytics stripped last.pt's optimizer at the end), ``unfinalised`` (the final epoch saved, the
+    optimizer not yet stripped: ``yolo_attn.engine.finalise``), ``interrupted`` (a resumable last.pt) or ``new``
+    (nothing usable: train from the start)."""
     from ultralytics.nn.tasks import torch_safe_load
+
+    from yolo_attn.engine.finalise import is_unfinalised
 
     run_dir = Path(run_dir)
     last = run_dir / "weights" / "last.pt"
@@ -74,6 +78,8 @@ def cell_state(run_dir) -> str:
         return NEW
     if ckpt.get("optimizer") is None or ckpt.get("epoch", -1) < 0:
         return DONE if (run_dir / "results.csv").is_file() and (run_dir / "weights" / "best.pt").is_file() else NEW
+    if is_unfinalised(ckpt) and (run_dir / "results.csv").is_file():
+        return UNFINALISED
     return PARTIAL
 
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ("heatmap", "heatmap_figure", "cell_verdict", "NOT_SIGNIFICANT_GREY", "NO_CI_GREY")
+__all__ = ("heatmap", "heatmap_figure", "cell_verdict", "missing_word", "NOT_SIGNIFICANT_GREY", "NO_CI_GREY")
 
 NOT_SIGNIFICANT_GREY = "0.82"  # matplotlib grey level of cells whose 95 % CI contains 0
 NO_CI_GREY = "0.92"  # cells with one seed: no interval, no verdict
 _HATCH = "//"
+
+
+def missing_word(cells, module, at, states: dict) -> str:
+    """What a heatmap cell without a Δ says: its cells' worst state (failed, interrupted, not started), else "no Δ"
+    (finished, but no finished base to compare with)."""
+    words = {states.get(c.name, "") for c in cells if c.module == module and c.at == at}
+    return next((w for w in ("failed", "interrupted", "not started") if w in words), "no Δ")
 
 
 def cell_verdict(row: dict | None) -> str:
@@ -26,17 +33,18 @@ def cell_verdict(row: dict | None) -> str:
     return "not-significant" if float(lo) <= 0 <= float(hi) else "significant"
 
 
-def _label(row: dict | None, verdict: str) -> str:
+def _label(row: dict | None, verdict: str, missing: str) -> str:
     if verdict == "failed":
-        return "failed"
+        return missing
     txt = f"{float(row['delta_mAP50-95']):+.3f}"
     if verdict != "no-ci":
         txt += f"\n[{float(row['delta_mAP50-95_ci_lo']):+.3f}, {float(row['delta_mAP50-95_ci_hi']):+.3f}]"
     return txt
 
 
-def heatmap_figure(rows: list[dict], cells):
-    """Build the figure; return ``(fig, ax, {(module, at): (delta or None, verdict)})``."""
+def heatmap_figure(rows: list[dict], cells, states: dict | None = None):
+    """Build the figure; return ``(fig, ax, {(module, at): (delta or None, verdict)})``. ``states``: ``{cell name:
+    status}``; a square without a Δ shows its cells' state (``missing_word``) instead of a number."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,7 +72,7 @@ def heatmap_figure(rows: list[dict], cells):
             if v in grey:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=grey[v], edgecolor="0.6", hatch=_HATCH,
                                        linewidth=0, gid=f"{v}:{m}:{a}"))
-            ax.text(j, i, _label(cell[(m, a)], v), ha="center", va="center", fontsize=8,
+            ax.text(j, i, _label(cell[(m, a)], v, missing_word(cells, m, a, states or {})), ha="center", va="center", fontsize=8,
                     bbox=dict(facecolor="white", alpha=0.7, linewidth=0) if v in grey else None)
     ax.set_xticks(range(len(ats)), ats)
     ax.set_yticks(range(len(modules)), modules)
@@ -95,11 +103,11 @@ def _fit(fig, title) -> None:
         fig.set_figwidth(box.width / fig.dpi + 0.4)
 
 
-def heatmap(rows: list[dict], cells, file: Path) -> dict:
+def heatmap(rows: list[dict], cells, file: Path, states: dict | None = None) -> dict:
     """Write the heatmap to ``file``; return ``{(module, at): delta or None}``."""
     import matplotlib.pyplot as plt
 
-    fig, _, out = heatmap_figure(rows, cells)
+    fig, _, out = heatmap_figure(rows, cells, states)
     fig.savefig(file, dpi=fig.dpi)
     plt.close(fig)
     return {k: d for k, (d, _) in out.items()}

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 from yolo_attn.errors import UsageError
-from yolo_attn.grid.cells import DONE, Cell, best_metrics, cell_argv, cell_state
+from yolo_attn.engine.finalise import finalise
+from yolo_attn.grid.cells import DONE, PARTIAL, UNFINALISED, Cell, best_metrics, cell_argv, cell_state
+from yolo_attn.grid.ray_connect import init_ray
 
 __all__ = ("RAY_INSTALL", "require_ray", "run_grid", "cell_trial", "init_ray")
 
@@ -43,7 +45,9 @@ def cell_trial(config: dict) -> dict:
     cell = config["cell"]
     t0 = time.time()
     state = cell_state(cell["run_dir"])
-    if state != DONE:
+    if state == UNFINALISED:
+        finalise(cell["run_dir"])
+    elif state != DONE:
         run(cell_argv(cell))
     import torch
 
@@ -51,23 +55,6 @@ def cell_trial(config: dict) -> dict:
            "torch_threads": torch.get_num_threads(),
            "seconds": round(time.time() - t0, 1), **{f"best/{k}": v for k, v in best_metrics(cell["run_dir"]).items()}}
     return out
-
-
-def init_ray(address: str | None, num_cpus: int | None = None):
-    """Join ``address`` (or ``RAY_ADDRESS``), or start a fresh local cluster; keep an already initialised Ray."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    address = address or os.getenv("RAY_ADDRESS")
-    env = {"RAY_CHDIR_TO_TRIAL_DIR": "0"}  # trials keep the driver's working directory (relative --data paths)
-    env.update({k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_CONFIG_DIR", "YOLO_ATTN_DATASETS", "PYTHONPATH") if k in os.environ})
-    if address:
-        ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=True)
-    else:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local cluster stays on 127.0.0.1
-        ray.init(address="local", num_cpus=num_cpus, runtime_env={"env_vars": env}, include_dashboard=False)
-    return True
 
 
 class _Progress:
@@ -136,64 +123,97 @@ def _callback(progress: _Progress):
 
 def run_grid(cells: list[Cell], grid_dir, *, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
              max_concurrent: int | None = None, retries: int = 1, address: str | None = None,
-             echo=print) -> dict[str, dict]:
+             echo=print, prepare=None) -> dict[str, dict]:
     """Train every unfinished cell as a Ray Tune trial; return ``{cell name: status}``.
 
-    status: ``{"status": "finished"|"skipped"|"failed", "error": str, "node_id", "seconds", **best metrics}``
-    ("skipped": finished by an earlier run of the grid, nothing trained).
+    status: ``{"status": "finished"|"failed"|"interrupted"|"not started", "this_run": "trained"|"skipped"|
+    "finalised"|"", "error": str, "node_id", "seconds", "torch_threads", **best metrics}``. "skipped": finished by an
+    earlier run of the grid, nothing trained; "finalised": stopped after its final save, its optimizer stripped now.
+    Ray is joined (or started) before anything is written; ``prepare()`` then runs (the grid writes its model yamls).
+    A Ctrl-C stops the trials; the cells' states are then read from their folders, and ``status["_interrupted"]``
+    is True.
     """
-    tune = require_ray()
     grid_dir = Path(grid_dir).resolve()
-    grid_dir.mkdir(parents=True, exist_ok=True)
+    states = {c.name: cell_state(c.run_dir) for c in cells}
+    todo = [c for c in cells if states[c.name] not in (DONE, UNFINALISED)]
     status = {}
-    todo = []
     for c in cells:
-        if cell_state(c.run_dir) == DONE:
-            status[c.name] = {"status": "skipped", "error": "", **best_metrics(c.run_dir)}
-        else:
-            todo.append(c)
-    echo(f"grid: {len(cells)} cells in {grid_dir}: {len(cells) - len(todo)} finished earlier (skipped), "
-         f"{len(todo)} to train", flush=True)
-    if not todo:
-        return status
-    started = init_ray(address)
+        if states[c.name] == DONE:
+            status[c.name] = {"status": "finished", "this_run": "skipped", "error": "", **best_metrics(c.run_dir)}
+    tune = require_ray() if todo else None
+    started = init_ray(address) if todo else False  # a UsageError here: nothing written yet
     try:
-        import ray
-
-        res = ray.cluster_resources()
-        echo(f"grid: Ray cluster {res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs; per trial {cpus_per_trial:g} "
-             f"CPU, {gpus_per_trial:g} GPU", flush=True)
-        if gpus_per_trial > res.get("GPU", 0) or cpus_per_trial > res.get("CPU", 0):
-            raise UsageError(f"--gpus-per-trial {gpus_per_trial:g} / --cpus-per-trial {cpus_per_trial:g}: the Ray "
-                             f"cluster has {res.get('GPU', 0):g} GPUs and {res.get('CPU', 0):g} CPUs; no trial could start")
-        progress = _Progress(len(cells), len(cells) - len(todo), echo)
-        tuner = tune.Tuner(
-            tune.with_resources(cell_trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
-            param_space={"cell": tune.grid_search([c.as_dict() for c in todo])},
-            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None,
-                                        trial_name_creator=lambda t: t.config["cell"]["name"],
-                                        trial_dirname_creator=lambda t: t.config["cell"]["name"]),
-            run_config=tune.RunConfig(
-                name=time.strftime("tune-%Y%m%d-%H%M%S"), storage_path=str(grid_dir / "_ray"), verbose=0,
-                failure_config=tune.FailureConfig(max_failures=retries), callbacks=[_callback(progress)],
-            ),
-        )
-        results = tuner.fit()
-        for r in results:
-            name = r.config["cell"]["name"]
-            if r.error is not None:
-                status[name] = {"status": "failed", "error": _one_line(r.error), **best_metrics(r.config["cell"]["run_dir"])}
-            else:
-                m = r.metrics or {}
-                status[name] = {"status": "finished", "error": "", "node_id": m.get("node_id", ""),
-                                "seconds": m.get("seconds", ""),
-                                "torch_threads": m.get("torch_threads", ""), **best_metrics(r.config["cell"]["run_dir"])}
+        for c in cells:
+            if states[c.name] == UNFINALISED:
+                finalise(c.run_dir)
+                echo(f"grid: {c.name} had saved all its epochs but was stopped before ultralytics finalised it: "
+                     f"finalised now (optimizer stripped, best.pt kept as is)", flush=True)
+                status[c.name] = {"status": "finished", "this_run": "finalised", "error": "", **best_metrics(c.run_dir)}
+        echo(f"grid: {len(cells)} cells in {grid_dir}: {len(cells) - len(todo)} finished earlier (skipped), "
+             f"{len(todo)} to train", flush=True)
+        if not todo:
+            return status
+        if prepare is not None:
+            prepare()
+        try:
+            _fit(tune, todo, len(cells), grid_dir, status, echo, cpus_per_trial=cpus_per_trial,
+                 gpus_per_trial=gpus_per_trial, max_concurrent=max_concurrent, retries=retries)
+        except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's own handler
+            status["_interrupted"] = True
+        for c in todo:  # trials stopped by Ctrl-C (or never started) have no result: their folders tell
+            if c.name not in status:
+                state = cell_state(c.run_dir)
+                status[c.name] = {"status": "finished" if state in (DONE, UNFINALISED) else
+                                  "interrupted" if state == PARTIAL else "not started",
+                                  "this_run": "", "error": "", **best_metrics(c.run_dir)}
+                status["_interrupted"] = True
     finally:
         if started:
             import ray
 
             ray.shutdown()
     return status
+
+
+def _fit(tune, todo: list[Cell], total: int, grid_dir: Path, status: dict, echo, *, cpus_per_trial, gpus_per_trial,
+         max_concurrent, retries) -> None:
+    """Run ``todo`` as Tune trials; fill ``status`` for every trial that finished or failed."""
+    import ray
+
+    res = ray.cluster_resources()
+    echo(f"grid: Ray cluster {res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs; per trial {cpus_per_trial:g} "
+         f"CPU, {gpus_per_trial:g} GPU", flush=True)
+    if gpus_per_trial > res.get("GPU", 0) or cpus_per_trial > res.get("CPU", 0):
+        raise UsageError(f"--gpus-per-trial {gpus_per_trial:g} / --cpus-per-trial {cpus_per_trial:g}: the Ray "
+                         f"cluster has {res.get('GPU', 0):g} GPUs and {res.get('CPU', 0):g} CPUs; no trial could start")
+    progress = _Progress(total, total - len(todo), echo)
+    tuner = tune.Tuner(
+        tune.with_resources(cell_trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
+        param_space={"cell": tune.grid_search([c.as_dict() for c in todo])},
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None,
+                                    trial_name_creator=lambda t: t.config["cell"]["name"],
+                                    trial_dirname_creator=lambda t: t.config["cell"]["name"]),
+        run_config=tune.RunConfig(
+            name=time.strftime("tune-%Y%m%d-%H%M%S"), storage_path=str(grid_dir / "_ray"), verbose=0,
+            failure_config=tune.FailureConfig(max_failures=retries), callbacks=[_callback(progress)],
+        ),
+    )
+    results = tuner.fit()
+    for r in results:
+        cell = (r.config or {}).get("cell")
+        if cell is None:  # a trial that never started (Ctrl-C): no config, no result
+            continue
+        name, run_dir = cell["name"], cell["run_dir"]
+        m = r.metrics or {}
+        if r.error is not None:
+            status[name] = {"status": "failed", "this_run": "trained", "error": _one_line(r.error),
+                            **best_metrics(run_dir)}
+        elif m.get("cell") == name:  # the trial returned: the cell is done
+            status[name] = {"status": "finished", "this_run": "finalised" if m.get("state_before") == UNFINALISED
+                            else "trained", "error": "", "node_id": m.get("node_id", ""),
+                            "seconds": m.get("seconds", ""), "torch_threads": m.get("torch_threads", ""),
+                            **best_metrics(run_dir)}
+        # else: stopped by Ctrl-C mid-training; run_grid reads its state from its folder
 
 
 def _one_line(err) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ("use_local_fonts", "use_attn_trainers", "honour_cpu_workers")
+__all__ = ("use_local_fonts", "use_attn_trainers", "honour_cpu_workers", "in_tune_trial", "drop_raytune_outside_trials")
 
 
 def use_local_fonts() -> None:
@@ -70,3 +70,33 @@ def honour_cpu_workers(trainer, workers) -> None:
     """
     if workers is not None and trainer.device.type == "cpu":
         trainer.args.workers = int(workers)
+
+
+def in_tune_trial() -> bool:
+    """True inside a Ray Tune trial; asked without Ray's warning about asking outside one (False without Ray)."""
+    import sys
+    import warnings
+
+    if "ray" not in sys.modules:  # nothing imported Ray: no trial in this process
+        return False
+    try:
+        from ray import tune
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return bool(tune.get_context().get_trial_id())
+    except Exception:
+        return False
+
+
+def drop_raytune_outside_trials(callbacks: dict) -> None:
+    """Remove ultralytics' Ray Tune reporting callback unless this process runs a Tune trial.
+
+    ultralytics adds it to every trainer whenever Ray is installed; outside a trial its check calls
+    ``tune.get_context().get_trial_id()``, which makes Ray print "UserWarning: get_trial_id is meant to only be called
+    inside a function that is executed by a Tuner" once per run. A grid's trials keep it (their progress lines).
+    """
+    if in_tune_trial():
+        return
+    for key, fns in callbacks.items():
+        callbacks[key] = [f for f in fns if getattr(f, "__module__", "") != "ultralytics.utils.callbacks.raytune"]
