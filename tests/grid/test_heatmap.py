@@ -10,8 +10,9 @@ from yolo_attn.grid.heatmap import cell_verdict, heatmap, heatmap_figure
 
 
 def _cells(base, modules, ats):
-    cells = [SimpleNamespace(module=None, at=None, base=f"{base}.yaml")]
-    return cells + [SimpleNamespace(module=m, at=a, base=f"{base}.yaml") for m in modules for a in ats]
+    cells = [SimpleNamespace(name=base, module=None, at=None, base=f"{base}.yaml")]
+    return cells + [SimpleNamespace(name=f"{base}-{m.lower()}-{a}-seed0", module=m, at=a, base=f"{base}.yaml")
+                    for m in modules for a in ats]
 
 
 def _row(config, delta, lo="", hi=""):
@@ -44,6 +45,19 @@ def _is_grey(px):
 def test_verdicts():
     assert [cell_verdict(r) for r in ROWS[1:]] == ["not-significant", "significant", "significant", "no-ci"]
     assert cell_verdict(None) == "failed" and cell_verdict(ROWS[0]) == "failed"
+
+
+def test_a_cell_without_delta_shows_its_state():
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in ROWS if r["config"] != "yolov5n-se-neck"]
+    fig, ax, out = heatmap_figure(rows, _cells("yolov5n", ["SE"], ["backbone", "neck"]),
+                                  {"yolov5n-se-neck-seed0": "interrupted"})
+    try:
+        assert out[("SE", "neck")] == (None, "failed")
+        assert "interrupted" in [t.get_text() for t in ax.texts]
+    finally:
+        plt.close(fig)
     assert cell_verdict(_row("c", "0.01", "0.0", "0.02")) == "not-significant"  # a bound at 0 contains 0 (CSV strings)
 
 
