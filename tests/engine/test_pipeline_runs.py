@@ -149,7 +149,7 @@ def test_compare_two_runs(runs, tmp_path):
     # the baseline, the control row (the baseline's checkpoint timed again), the attention config
     assert [(r["config"], r["module"], r["scale"], r["group"], r["baseline"]) for r in rows] == [
         ("yolov5n", "none", "n", "1", ""), ("yolov5n (control)", "control", "n", "1", "yolov5n"),
-        ("yolov5n-simam", "simam", "n", "1", "yolov5n")]
+        ("yolov5n-simam", "SimAM", "n", "1", "yolov5n")]
     assert rows[2]["init"] == "scratch"
     assert float(rows[2]["delta_mAP50"]) == pytest.approx(0.10) and float(rows[2]["delta_mAP50-95"]) == pytest.approx(0.10)
     # one seed: a Δ but no interval (the issue: "outside the seed spread" used to be claimed from too few seeds)
@@ -159,7 +159,7 @@ def test_compare_two_runs(runs, tmp_path):
     assert rows[1]["params"] == rows[0]["params"] and "resolves latency differences above" in rows[1]["latency_note"]
     assert rows[2]["device"].startswith("CPU")
     md = res["files"]["md"].read_text()
-    assert "| yolov5n-simam | simam | yolov5n | 0 | 0.6000 | 0.4000 | +0.1000 | +0.1000 |" in md
+    assert "| yolov5n-simam | SimAM | yolov5n | 0 | 0.6000 | 0.4000 | +0.1000 | +0.1000 |" in md
 
     # two more seeds of each: mean ± std, Δ with a Welch interval containing 0; another imgsz is its own group
     _fake_copy(runs["project"] / "exp", project / "simam-s1", seed=1, map50=0.62, map50_95=0.30)

@@ -233,7 +233,7 @@ def _assert_base_equals_checkpoint(start: dict, best: Path, attn: list[int]):
 @pytest.mark.parametrize("case", list(FINE_TUNES))
 def test_fine_tune_starts_from_every_base_tensor(case, plain_run, monkeypatch, log_lines):
     """The trainer's model right after ``get_model`` (its start weights) equals the checkpoint on every base tensor;
-    the optimizer is SGD unless the caller chose one (the CBAM case passes AdamW)."""
+    the fine-tune recipe is FINETUNE_DEFAULTS unless the caller chose an optimizer (the CBAM case passes AdamW)."""
     starts, original = [], attn_train.AttnDetectionTrainer.get_model
 
     def recording_get_model(self, cfg=None, weights=None, verbose=True):
@@ -257,16 +257,14 @@ def test_fine_tune_starts_from_every_base_tensor(case, plain_run, monkeypatch, l
 
     args = yaml.safe_load((run / "args.yaml").read_text())
     chosen = "optimizer" in FINE_TUNES[case]
-    assert args["optimizer"] == ("AdamW" if chosen else "SGD")
-    assert any(line.startswith("--weights: fine-tuning with optimizer=SGD") for line in log_lines) is not chosen
-    if chosen:
-        assert args["lr0"] == 1e-4
+    assert (args["optimizer"], args["lr0"]) == ("AdamW", 1e-4)
+    assert args["warmup_epochs"] == (3.0 if chosen else 0)  # the caller's recipe is left as given
 
 
 @pytest.mark.slow
 def test_cli_fine_tune_attn_se_at_neck(plain_run, tmp_path):
-    """``train_attn.py --cfg yolov5n.yaml --attn SE --at neck --weights best.pt``: the transfer line and the SGD default
-    are printed, the run records SGD, and the run's SE-neck checkpoint has the layout the test expects."""
+    """``train_attn.py --cfg yolov5n.yaml --attn SE --at neck --weights best.pt``: the transfer line and the fine-tune
+    recipe (on the ``defaults:`` line) are printed, the run records it, and the SE-neck checkpoint has the expected layout."""
     cmd = [sys.executable, str(ROOT / "train_attn.py"), "--cfg", "yolov5n.yaml", "--attn", "SE", "--at", "neck",
            "--weights", str(plain_run["best"]), "--data", str(plain_run["data"]), "--epochs", "1", "--imgsz", "64",
            "--batch-size", "8", "--project", str(tmp_path / "runs"), "plots=False"]
@@ -274,13 +272,26 @@ def test_cli_fine_tune_attn_se_at_neck(plain_run, tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
     assert "transferred 100% of the base (427/427 tensors); new: 6 tensors in 3 attention layers" in out
-    assert "--weights: fine-tuning with optimizer=SGD (YOLOv5's default" in out and "pass optimizer=auto" in out
+    defaults = [ln for ln in out.splitlines() if ln.startswith("defaults: ")]
+    assert len(defaults) == 1 and defaults[0].endswith(
+        "; --weights fine-tune optimizer=AdamW, lr0=0.0001, warmup_epochs=0 (kept converged models' mAP50-95, "
+        "docs/PIPELINE.md; pass optimizer=... to choose your own)"), defaults
     assert "Transferred " not in out
     run = tmp_path / "runs" / "yolov5n-se-neck"
-    assert yaml.safe_load((run / "args.yaml").read_text())["optimizer"] == "SGD"
+    args = yaml.safe_load((run / "args.yaml").read_text())
+    assert (args["optimizer"], args["lr0"], args["warmup_epochs"]) == ("AdamW", 1e-4, 0)
     model = torch.load(run / "weights" / "last.pt", weights_only=False)["model"]
     assert [i for i, m in enumerate(model.model) if type(m).__name__ == "SE"] == RUN_ATTN["yolov5n-se-neck"]
     assert model.model[-1].f == RUN_ATTN["yolov5n-se-neck"]  # Detect reads the SE outputs
+
+
+def test_finetune_defaults_only_without_a_chosen_optimizer():
+    from yolo_attn.engine.train import FINETUNE_DEFAULTS, finetune_defaults
+
+    assert finetune_defaults({}) == (FINETUNE_DEFAULTS, finetune_defaults({})[1])
+    assert finetune_defaults({})[1].startswith("--weights fine-tune optimizer=AdamW, lr0=0.0001, warmup_epochs=0 (")
+    assert finetune_defaults({"lr0": 0.0005})[0] == {"optimizer": "AdamW", "warmup_epochs": 0}  # the given lr0 stays
+    assert finetune_defaults({"optimizer": "SGD"}) == ({}, "")
 
 
 @pytest.mark.slow

@@ -7,8 +7,9 @@ model equals the config's model with its attention layers removed (``yolo_attn.g
 yolov5, yolov8, yolo11 and generated placement configs (``yolov5n-se-neck``) all get their Δ. Seeds are averaged per
 config; Δ is reported as mean ± a 95 % Welch interval (``yolo_attn.analysis.stats``). mAP figures are the best
 epoch's (the epoch ultralytics saved as ``best.pt``: highest mAP50-95). Params and GFLOPs come from ultralytics'
-``get_num_params`` / ``get_flops``; latency is measured interleaved with a control row
-(``yolo_attn.analysis.latency``). Writes ``comparison.md``, ``comparison.csv`` and ``comparison.png``.
+``get_num_params`` / ``get_flops`` at the group's imgsz (``GFLOPs @N`` in the table); latency is measured
+interleaved with a control row (``yolo_attn.analysis.latency``). Writes ``comparison.md``, ``comparison.csv`` and
+``comparison.png``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv
 _CSV_FIELDS = (
     "group", "data", "imgsz", "epochs", "init", "head", "config", "module", "scale", "baseline", "seeds", "n_runs",
     "mAP50_mean", "mAP50_std", "mAP50-95_mean", "mAP50-95_std", "delta_mAP50", "delta_mAP50-95",
-    "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "latency_ms",
+    "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "GFLOPs_imgsz", "latency_ms",
     "latency_p10_ms", "latency_p90_ms", "latency_note", "device", "runs",
 )
 
@@ -40,7 +41,7 @@ class Run:
 
     path: Path
     config: str  # model yaml stem, e.g. yolov5n-simam or yolov5n-se-neck
-    module: str  # attention modules in the model, lowercase, '+'-joined ("simam"); "none" for a plain model
+    module: str  # attention modules in the model by registered name, '+'-joined ("SimAM", "CBAM+SE"); "none" if plain
     scale: str
     data: str  # dataset yaml path as the run recorded it
     imgsz: int
@@ -52,6 +53,13 @@ class Run:
     base_key: tuple = ()  # the model with its attention layers removed
     head: str = "v5u"  # "anchor": YOLOv5's anchor-based head (v6/v7); never grouped with the anchor-free one
     extra: dict = field(default_factory=dict)
+
+
+def _registered_name(name: str) -> str:
+    """The name a module is registered under (``SimAM``, ``CBAM``), matched case-insensitively; else ``name``."""
+    from yolo_attn.registry import ATTENTION_REGISTRY
+
+    return next((k for k in ATTENTION_REGISTRY if k.lower() == str(name).lower()), str(name))
 
 
 def _model_yaml(weights: Path) -> dict:
@@ -90,7 +98,7 @@ def find_runs(root) -> list[Run]:
         stem = Path(str(args.get("model", ""))).stem
         m = re.search(r"yolo(?:v\d+|\d+)([nslmx])", stem)
         runs.append(Run(
-            path=d, config=stem, module="+".join(dict.fromkeys(a.lower() for a in attn)) or "none",
+            path=d, config=stem, module="+".join(dict.fromkeys(_registered_name(a) for a in attn)) or "none",
             scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
@@ -180,7 +188,7 @@ def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int)
     res = lat["resolution"]
     device_name = _device_name(device, measured=res is not None)
     for row in rows:
-        row.update(_latency_fields(lat[(row["group"], row["config"])]), device=device_name)
+        row.update(_latency_fields(lat[(row["group"], row["config"])]), device=device_name, GFLOPs_imgsz=row["imgsz"])
         base = lat.get((row["group"], row["baseline"])) if row["baseline"] else None
         if res is not None and base and row["module"] != "none":
             rel = row["latency_ms"] / base["latency_ms"] - 1
@@ -188,7 +196,8 @@ def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int)
     if res is None:
         return rows  # --latency-runs 0: no timing, no control row
     ci = next(i for i, r in enumerate(rows) if (r["group"], r["config"]) == control)
-    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "head", "scale", "device")}
+    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "head", "scale", "device",
+                                     "GFLOPs_imgsz")}
     ctrl.update(_latency_fields(lat["control"]), config=f"{control[1]} (control)", module="control",
                 baseline=control[1], n_runs=0, seeds="",
                 latency_note=f"the same checkpoint timed again: this run resolves latency differences above ±{res:.0%}")
@@ -222,8 +231,9 @@ def to_markdown(rows: list[dict]) -> str:
     out = ["# Run comparison", "",
            "mAP: best epoch, mean ± std over seeds. Δ mAP50-95: mean difference to the config's baseline (the same "
            "model without its attention layers, same data/imgsz/epochs/initialisation) with its 95 % Welch "
-           "confidence interval. Latency: batch 1, median over interleaved rounds after warm-up; the control row "
-           "times the baseline's checkpoint again.", ""]
+           "confidence interval. GFLOPs: ultralytics' count at the group's training image size (GFLOPs @N: an N x N "
+           "image; 640 px gives about (640/N)² times as many). Latency: batch 1, median over interleaved rounds after "
+           "warm-up; the control row times the baseline's checkpoint again.", ""]
     for g in sorted({r["group"] for r in rows}):
         rs = [r for r in rows if r["group"] == g]
         r0 = rs[0]
@@ -232,7 +242,7 @@ def to_markdown(rows: list[dict]) -> str:
                 "", f"data: `{r0['data']}`; " + (f"latency on {r0['device']}" if "latency not measured" not in r0["device"]
                                                else "latency not measured (--latency-runs 0)"), "",
                 "| config | module | baseline | seeds | mAP50 | mAP50-95 | Δ mAP50 | Δ mAP50-95 [95 % CI] | params | "
-                "GFLOPs | latency ms (p10-p90) | note |",
+                f"GFLOPs @{r0['imgsz']} | latency ms (p10-p90) | note |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
             lat = "" if r["latency_ms"] == "" else f"{r['latency_ms']:.1f} ({r['latency_p10_ms']:.1f}-{r['latency_p90_ms']:.1f})"

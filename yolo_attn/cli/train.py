@@ -39,8 +39,8 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="dataset yaml: coco.yaml, VisDrone.yaml, a path, or an embedded set: shapes (the demo set), "
                         "shapes-hard, shapes-seg (demo defaults; default: shapes)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
-                        "indices across inserted attention rows (yolo_attn.load_weights); trains with optimizer=SGD "
-                        "unless optimizer=... is given")
+                        "indices across inserted attention rows (yolo_attn.load_weights); fine-tunes with "
+                        "optimizer=AdamW lr0=0.0001 warmup_epochs=0 unless optimizer=... is given (measured: docs/PIPELINE.md)")
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs {_both('epochs')}")
     p.add_argument("--batch-size", "--batch", dest="batch_size", type=int, default=None,
                    help=f"total batch size over all GPUs {_both('batch')}")

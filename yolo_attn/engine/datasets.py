@@ -44,27 +44,20 @@ def _folder_message(folder: Path) -> str:
     )
 
 
-def _dataset_root(data: dict, yaml_file: Path) -> Path:
-    """The dataset root as ultralytics' ``check_det_dataset`` resolves it (relative: cwd, then its datasets_dir)."""
-    from ultralytics.utils import DATASETS_DIR
-
-    path = Path(data.get("path") or yaml_file.parent)
-    if not path.is_absolute():
-        path = path if path.exists() else DATASETS_DIR / path
-    return path.resolve()
-
-
-def resolve_data(data: str | None) -> str:
-    """``--data`` value -> path of a dataset yaml whose train/val folders exist; never downloads.
+def resolve_data(data: str | None, splits=("train", "val")) -> str:
+    """``--data`` value -> path of a dataset yaml whose ``splits`` folders exist; never downloads.
 
     None gives the embedded demo set; ``shapes``, ``shapes-hard`` and ``shapes-seg`` name the embedded sets
     (``yolo_attn.data.embedded``, generated on first use; a file of that name in the working directory wins).
     ``coco.yaml`` / ``VisDrone.yaml`` are the yamls shipped in ``yolo_attn/data`` (ultralytics' own ones would
     download). A missing yaml or dataset folder raises ``UsageError`` naming the path and how to obtain or convert
-    the data.
+    the data. ``splits``: the splits this use reads (training: train and val; validation: val and the evaluated
+    split, so a val-only dataset evaluates). A root found only under ``./datasets/``, or a yaml without ``train``,
+    is handed over as a derived copy (``yolo_attn.engine.data_paths``), announced.
     """
     from yolo_attn.data import DATA_DIR
     from yolo_attn.data.embedded import EMBEDDED, demo_dataset, embedded_dataset, is_embedded
+    from yolo_attn.engine.data_paths import dataset_root, derived_yaml
 
     if data is None:
         return str(demo_dataset())
@@ -85,14 +78,31 @@ def resolve_data(data: str | None) -> str:
     d = yaml.safe_load(f.read_text()) or {}
     if "names" not in d or "val" not in d:
         raise UsageError(f"--data {f}: a dataset yaml needs 'names' and 'val' (and 'train' to train)")
-    root = _dataset_root(d, f)
-    for split in ("train", "val"):
+    for split in dict.fromkeys(splits):
+        if not d.get(split):
+            raise UsageError(f"--data {f}: no '{split}' split in this dataset yaml" +
+                             (" (a dataset yaml needs 'train' to train; val_attn.py needs only 'names' and 'val')"
+                              if split == "train" else ""))
+    root, note = dataset_root(d, f)
+    _check_split_paths(f, d, root, splits)
+    if note or not d.get("train"):
+        why = note or f"--data {f.name}: no 'train' split; validation only"
+        derived = derived_yaml(f, d, root, why)
+        print(f"{why}; reading the dataset through {derived}")
+        return str(derived)
+    return str(f.resolve())
+
+
+def _check_split_paths(f: Path, d: dict, root: Path, splits) -> None:
+    """Every image folder/list of ``splits`` exists and, for a folder, its sibling labels folder has .txt files."""
+    for split in dict.fromkeys(splits):
         for rel in [d[split]] if isinstance(d.get(split), str) else d.get(split) or []:
             p = Path(rel) if Path(rel).is_absolute() else root / rel
             if not p.exists():
                 raise UsageError(
                     f"--data {f}: {split} path {p} does not exist (dataset root {root}; relative roots are looked up "
-                    f"in the working directory, then in ultralytics' datasets_dir). {_how_to_get(str(f))}"
+                    f"in the working directory, its datasets/ folder, then ultralytics' datasets_dir). "
+                    f"{_how_to_get(str(f))}"
                 )
             labels = Path(str(p).replace(f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"))
             if p.is_dir() and labels != p and not any(labels.glob("*.txt")):  # ultralytics would stop after a run dir
@@ -100,4 +110,3 @@ def resolve_data(data: str | None) -> str:
                     f"--data {f}: {split} labels folder {labels} has no .txt label files (one per image, lines "
                     f"'class cx cy w h' normalised to 0-1). Write or convert the labels there. {_how_to_get(str(f))}"
                 )
-    return str(f.resolve())

@@ -29,7 +29,7 @@ from yolo_attn.anchor.setup import anchor_settings, resume_trainer
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
     "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "run_matrix",
-    "latest_last",
+    "latest_last", "FINETUNE_DEFAULTS", "finetune_defaults",
 )
 
 # Defaults tuned for the embedded demo set: yolov5n-simam reaches mAP50 >= 0.8 in < 10 min on 2 CPU cores.
@@ -41,6 +41,20 @@ DEFAULT_WORKERS = 0
 DEMO_DEFAULTS = {"epochs": DEFAULT_EPOCHS, "imgsz": DEFAULT_IMGSZ, "batch": DEFAULT_BATCH, "workers": DEFAULT_WORKERS}
 # Any other dataset: YOLOv5 train.py's defaults (workers capped at the CPU count, as ultralytics does).
 YOLOV5_DEFAULTS = {"epochs": 100, "imgsz": 640, "batch": 16, "workers": 8}
+# --weights without optimizer=...: the recipe that kept converged models' mAP50-95 in the fine-tune measurements
+# (docs/PIPELINE.md, "Measured: fine-tune recipes"). SGD lr0 0.01 (YOLOv5's hyp, the default before) lost up to 0.4;
+# warmup_epochs 0 because ultralytics' warmup starts the bias learning rate at warmup_bias_lr 0.1.
+FINETUNE_DEFAULTS = {"optimizer": "AdamW", "lr0": 0.0001, "warmup_epochs": 0}
+
+
+def finetune_defaults(overrides: dict) -> tuple[dict, str]:
+    """The fine-tune recipe for a ``--weights`` run: nothing when ``optimizer`` is given (the user's recipe), else
+    ``FINETUNE_DEFAULTS`` for the keys not given; return them and their part of the ``defaults:`` line."""
+    if "optimizer" in overrides:
+        return {}, ""
+    used = {k: v for k, v in FINETUNE_DEFAULTS.items() if k not in overrides}
+    return used, ("--weights fine-tune " + ", ".join(f"{k}={v}" for k, v in used.items()) +
+                  " (kept converged models' mAP50-95, docs/PIPELINE.md; pass optimizer=... to choose your own)")
 
 
 def latest_last(project: str) -> str:
@@ -218,7 +232,7 @@ def train(
     or a path to one. ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
     The model's task (detect or segment, from its yaml) picks the trainer; other tasks raise ``UsageError``.
     ``weights``: start every run from this checkpoint (``yolo_attn.load_weights``); unless ``optimizer`` is given,
-    such a fine-tune uses ``optimizer="SGD"`` (YOLOv5's default) instead of ultralytics' ``auto``.
+    such a fine-tune uses ``FINETUNE_DEFAULTS`` (measured, docs/PIPELINE.md) instead of ultralytics' ``auto``.
     ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to
@@ -244,7 +258,7 @@ def train(
         check_model_cfg(c)
     data = resolve_data(data)
     if weights:
-        _check_fine_tune(weights, cfgs, overrides)
+        note = _check_fine_tune(weights, cfgs, overrides, note, per_cfg)
     for line in (note, anchor_note):
         if line:
             print(line)
@@ -276,15 +290,22 @@ def _placed_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str
     return cfgs
 
 
-def _check_fine_tune(weights: str, cfgs: list[str], overrides: dict) -> None:
-    """``--weights``: refuse another base or scale before any run folder exists; SGD unless ``optimizer`` is given."""
+def _check_fine_tune(weights: str, cfgs: list[str], overrides: dict, note: str, per_cfg: dict) -> str:
+    """``--weights``: refuse another base or scale before any run folder exists; the fine-tune recipe
+    (``FINETUNE_DEFAULTS``) for the anchor-free configs unless ``optimizer`` is given (anchor-based ones keep YOLOv5's
+    hyp from ``anchor_settings``), added to the ``defaults:`` line, which is returned."""
     ckpt = _read_weights(weights)
     for c in cfgs:
         check_transfer(c, ckpt, label=f"--weights {weights}")
-    if "optimizer" not in overrides:  # `auto` picks AdamW 0.00125 for short runs: wrecks converged weights
-        overrides["optimizer"] = "SGD"
-        LOGGER.info("--weights: fine-tuning with optimizer=SGD (YOLOv5's default; ultralytics' optimizer=auto "
-                    "picks AdamW for short runs, which upsets converged weights); pass optimizer=auto to override")
+    recipe, ft_note = finetune_defaults(overrides)  # `auto` (AdamW 0.00125) and SGD 0.01 wreck converged weights
+    plain = [c for c in cfgs if not per_cfg.get(c)]
+    if not recipe or not plain:
+        return note
+    for c in plain:
+        per_cfg[c] = dict(recipe)
+    if len(plain) < len(cfgs):
+        ft_note += " for the anchor-free configs"
+    return (note + "; " + ft_note) if note else "defaults: " + ft_note
 
 
 def run_matrix(cfgs: list[str], seeds: list[int], name: str | None) -> list[tuple[str, int, str]]:

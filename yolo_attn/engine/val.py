@@ -86,7 +86,7 @@ def validate(
     data = data or train_args.get("data")
     if not data:
         raise UsageError(f"--weights {weights} does not record its dataset; pass --data")
-    data = resolve_data(data)
+    data = resolve_data(data, splits=("val", split))  # a val-only dataset evaluates (no train split needed)
     project, name = run_dir(project, name)
     use_local_fonts()
     args = {

@@ -8,54 +8,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from yolo_attn.grid.heatmap import heatmap
+
 __all__ = ("heatmap", "cells_table", "write_report")
-
-
-def _missing_word(cells, module, at, states: dict) -> str:
-    """What a heatmap cell without a Δ says: its cells' worst state (failed, interrupted, not started), else "no Δ"
-    (finished, but no finished base to compare with)."""
-    words = {states.get(c.name, "") for c in cells if c.module == module and c.at == at}
-    return next((w for w in ("failed", "interrupted", "not started") if w in words), "no Δ")
-
-
-def heatmap(rows: list[dict], cells, file: Path, states: dict | None = None) -> dict:
-    """Module x placement grid of mean Δ mAP50-95 vs the plain base; returns ``{(module, at): delta or None}``.
-
-    ``states``: ``{cell name: status}``; a square without a Δ shows its cells' state instead of a number."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    by_config = {r["config"]: r for r in rows if r["module"] not in ("control",)}
-    modules = list(dict.fromkeys(c.module for c in cells if c.module))
-    ats = list(dict.fromkeys(c.at for c in cells if c.module))
-    base = Path(cells[0].base).stem
-    vals = {}
-    for m in modules:
-        for a in ats:
-            r = by_config.get(f"{base}-{m.lower()}-{a}")
-            vals[(m, a)] = r["delta_mAP50-95"] if r and r["delta_mAP50-95"] != "" else None
-    grid = np.array([[np.nan if vals[(m, a)] is None else vals[(m, a)] for a in ats] for m in modules], float)
-    lim = max(float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 0.0, 1e-3)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(ats), 1.2 + 0.6 * len(modules)))
-    im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_xticks(range(len(ats)), ats)
-    ax.set_yticks(range(len(modules)), modules)
-    for i, m in enumerate(modules):
-        for j, a in enumerate(ats):
-            r = by_config.get(f"{base}-{m.lower()}-{a}")
-            txt = _missing_word(cells, m, a, states or {}) if vals[(m, a)] is None else f"{vals[(m, a)]:+.3f}"
-            if r and r.get("delta_mAP50-95_ci_lo", "") != "":
-                txt += f"\n[{r['delta_mAP50-95_ci_lo']:+.3f}, {r['delta_mAP50-95_ci_hi']:+.3f}]"
-            ax.text(j, i, txt, ha="center", va="center", fontsize=8)
-    fig.colorbar(im, ax=ax, label=f"Δ mAP50-95 vs {base}")
-    ax.set_title(f"{base}: Δ mAP50-95 (mean over seeds, 95 % CI)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(file, dpi=120)
-    plt.close(fig)
-    return vals
 
 
 def _old_rows(file: Path) -> dict[str, dict]:
