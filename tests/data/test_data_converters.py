@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import subprocess_env
-from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.data.lookup import resolve_data
 from yolo_attn.errors import UsageError
 from yolo_attn.data import coco as coco_conv
 from yolo_attn.data import visdrone

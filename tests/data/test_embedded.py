@@ -38,7 +38,7 @@ def tiny_defaults(tmp_path, monkeypatch):
 def test_one_resolver_for_every_name(tiny_defaults, name, folder, yaml_name, task):
     from yolo_attn.cli.train import resolve_data_alias
     from yolo_attn.cli.yolo_args import with_data
-    from yolo_attn.engine.datasets import resolve_data
+    from yolo_attn.data.lookup import resolve_data
 
     expected = str(tiny_defaults / folder / yaml_name)
     assert resolve_data(name) == expected  # train_attn.py, val_attn.py
@@ -60,7 +60,7 @@ def test_yolo_attn_train_without_data_uses_the_demo_set_of_the_models_task(tiny_
 
 
 def test_a_file_of_that_name_wins(tiny_defaults, tmp_path, monkeypatch):
-    from yolo_attn.engine.datasets import resolve_data
+    from yolo_attn.data.lookup import resolve_data
 
     monkeypatch.chdir(tmp_path)
     mine = tmp_path / "shapes.yaml"
@@ -72,7 +72,7 @@ def test_a_file_of_that_name_wins(tiny_defaults, tmp_path, monkeypatch):
 
 
 def test_unknown_name_lists_the_embedded_sets(tiny_defaults):
-    from yolo_attn.engine.datasets import UsageError, resolve_data
+    from yolo_attn.data.lookup import UsageError, resolve_data
 
     with pytest.raises(UsageError, match=r"--data shapes-hrad: no such dataset yaml\. Shipped: VisDrone\.yaml, "
                                          r"coco\.yaml; embedded sets: shapes, shapes-hard, shapes-seg; omit --data"):

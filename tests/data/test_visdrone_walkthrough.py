@@ -117,7 +117,7 @@ def _converted(root: Path, split: str):
 def test_relative_path_found_in_cwd_datasets_is_handed_over_absolute(tmp_path, monkeypatch, capsys):
     import yaml
 
-    from yolo_attn.engine.datasets import resolve_data
+    from yolo_attn.data.lookup import resolve_data
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("YOLO_ATTN_DATASETS", str(tmp_path / "cache"))
@@ -134,7 +134,7 @@ def test_relative_path_found_in_cwd_datasets_is_handed_over_absolute(tmp_path, m
 def test_val_only_dataset_resolves_for_validation_not_training(tmp_path, monkeypatch):
     import yaml
 
-    from yolo_attn.engine.datasets import resolve_data
+    from yolo_attn.data.lookup import resolve_data
     from yolo_attn.errors import UsageError
 
     monkeypatch.setenv("YOLO_ATTN_DATASETS", str(tmp_path / "cache"))

@@ -14,7 +14,7 @@ import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, whi
 from yolo_attn.engine.checkpoints import check_weights
 from yolo_attn.engine.checks import check_batch, check_device, check_epochs, check_imgsz, run_dir
 from yolo_attn.engine.configs import check_model_cfg, resolve_cfgs
-from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.data.lookup import resolve_data
 from yolo_attn.errors import UsageError
 from ultralytics.utils import LOGGER
 

@@ -18,7 +18,7 @@ from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.models.yolo.segment import SegmentationTrainer
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
-from yolo_attn.engine.cpu_threads import use_all_cores
+from yolo_attn.plugin.threads import use_all_cores
 from yolo_attn.graph.transfer import TransferMixin
 from yolo_attn.plugin.patches import drop_raytune_outside_trials, honour_cpu_workers, use_local_fonts
 
@@ -30,7 +30,7 @@ __all__ = (
 
 class _AttnTrainerMixin:
     """Shared by the task trainers: local fonts offline, ``workers`` honoured on CPU when asked for explicitly, and
-    every core used on the CPU with workers 0 (``yolo_attn.engine.cpu_threads``).
+    every core used on the CPU with workers 0 (``yolo_attn.plugin.threads``).
 
     The first two patches live in ``yolo_attn.plugin.patches`` (``use_local_fonts``, ``honour_cpu_workers``).
     """

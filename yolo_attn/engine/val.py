@@ -15,7 +15,7 @@ from ultralytics.models.yolo.segment import SegmentationValidator
 
 from yolo_attn.engine.checkpoints import check_weights
 from yolo_attn.engine.checks import check_device, run_dir
-from yolo_attn.engine.datasets import resolve_data
+from yolo_attn.data.lookup import resolve_data
 from yolo_attn.errors import UsageError
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import check_task, task_of

@@ -53,11 +53,11 @@ def resolve_data(data: str | None, splits=("train", "val")) -> str:
     download). A missing yaml or dataset folder raises ``UsageError`` naming the path and how to obtain or convert
     the data. ``splits``: the splits this use reads (training: train and val; validation: val and the evaluated
     split, so a val-only dataset evaluates). A root found only under ``./datasets/``, or a yaml without ``train``,
-    is handed over as a derived copy (``yolo_attn.engine.data_paths``), announced.
+    is handed over as a derived copy (``yolo_attn.data.paths``), announced.
     """
     from yolo_attn.data import DATA_DIR
     from yolo_attn.data.embedded import EMBEDDED, demo_dataset, embedded_dataset, is_embedded
-    from yolo_attn.engine.data_paths import dataset_root, derived_yaml
+    from yolo_attn.data.paths import dataset_root, derived_yaml
 
     if data is None:
         return str(demo_dataset())

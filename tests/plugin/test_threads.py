@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from yolo_attn.data.synthetic import make_dataset
-from yolo_attn.engine.cpu_threads import cpu_threads
+from yolo_attn.plugin.threads import cpu_threads
 from yolo_attn.engine.trainers import AttnDetectionTrainer
 
 
