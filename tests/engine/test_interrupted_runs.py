@@ -190,5 +190,5 @@ def test_resumed_run_is_compared_as_what_it_was_started_as(runs, tmp_path):
     assert set(rows) == {"yolov5n", "yolov5n-se-neck"}, list(rows)
     se, base = rows["yolov5n-se-neck"], rows["yolov5n"]
     assert se["group"] == base["group"] and se["init"] == base["init"] == "scratch"
-    assert se["baseline"] == "yolov5n" and se["delta_mAP50-95"] != "" and se["module"] == "se"
+    assert se["baseline"] == "yolov5n" and se["delta_mAP50-95"] != "" and se["module"] == "SE"  # the registered name (compare shows registered names)
     assert se["delta_mAP50-95"] == pytest.approx(se["mAP50-95_mean"] - base["mAP50-95_mean"], abs=1e-3)

@@ -35,11 +35,13 @@ def check_settings(settings: dict, words: dict | None = None) -> None:
     'lrf=0.01']."), as one ``UsageError`` line instead of its CLI help and a ``SyntaxError`` traceback."""
     from ultralytics.cfg import DEFAULT_CFG_DICT, check_dict_alignment
 
+    from yolo_attn.anchor.hyp import YOLOV5_ONLY
     from yolo_attn.plugin.cli import without_cli_help
 
+    known = {**DEFAULT_CFG_DICT, **YOLOV5_ONLY}  # obj=, anchor_t=, ...: checked against the head when training starts
     try:
         with without_cli_help():
-            check_dict_alignment(DEFAULT_CFG_DICT, dict(settings))
+            check_dict_alignment(known, dict(settings))
     except SyntaxError as e:
-        bad = [w for k, w in (words or {}).items() if k not in DEFAULT_CFG_DICT]
+        bad = [w for k, w in (words or {}).items() if k not in known]
         raise UsageError(f"{' '.join(bad) + ': ' if bad else ''}{settings_error(e)}") from None

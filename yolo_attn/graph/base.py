@@ -49,13 +49,15 @@ def started_as(args: dict, model_yaml: dict) -> dict:
 
     ultralytics' resume rewrites ``args.yaml`` to ``model: <run>/weights/last.pt`` and ``resume: <same>``. yolo_attn's
     trainers record ``{"model", "pretrained"}`` of a fresh start in the model's yaml dict (``START_KEY``), which every
-    checkpoint of the run carries, resumed or not; that record wins. Without it (a run of ultralytics' own trainer) a
+    checkpoint of the run carries, resumed or not; for a resumed run (``resume`` set in ``args``) that record wins. Without it (a run of ultralytics' own trainer) a
     resumed run's model is the checkpoint's own ``yaml_file`` (the yaml it was built from); ``pretrained`` survives a
     resume unchanged.
     """
+    if not args.get("resume"):  # args.yaml of a run that was never resumed is what it was started as
+        return dict(args)
     rec = model_yaml.get(START_KEY)
     if isinstance(rec, dict) and rec.get("model"):
         return {**args, **{k: rec[k] for k in ("model", "pretrained") if k in rec}}
-    if args.get("resume") and model_yaml.get("yaml_file"):
+    if model_yaml.get("yaml_file"):
         return {**args, "model": model_yaml["yaml_file"]}
     return dict(args)
