@@ -42,6 +42,17 @@ def log_lines():
     LOGGER.removeHandler(h)
 
 
+def complete_epoch(last):
+    """The epoch stored in checkpoint ``last`` (a Path) once the file is completely written (None while absent or
+    partial)."""
+    if not last.is_file():
+        return None
+    try:
+        return torch.load(last, map_location="cpu", weights_only=False)["epoch"]
+    except Exception:  # caught mid-write
+        return None
+
+
 def subprocess_env(**extra):
     """Environment for a child Python process that must behave like the tests (offline, same config dir)."""
     env = dict(os.environ)
