@@ -42,6 +42,17 @@ def log_lines():
     LOGGER.removeHandler(h)
 
 
+class Gain(torch.nn.Module):
+    """A user's own attention-like module (``c1`` first, then its own argument): multiplies by ``gain``."""
+
+    def __init__(self, c1, gain=1.0):
+        super().__init__()
+        self.c1, self.gain = c1, gain
+
+    def forward(self, x):
+        return x * self.gain
+
+
 def complete_epoch(last):
     """The epoch stored in checkpoint ``last`` (a Path) once the file is completely written (None while absent or
     partial)."""
