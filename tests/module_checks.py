@@ -26,6 +26,20 @@ def randomise(module: nn.Module, seed: int = 1, scale: float = 0.5, shift: bool 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
+def over_cases_shapes_modes_devices(cases, shapes):
+    """Parametrize a test ``(case, shape, train, device)`` over every case name (sorted), shape, eval/train and
+    device; the test ids are ``case-shape-mode-device``, e.g. ``SE-2x64x8x8-eval-cpu``."""
+    import pytest
+
+    def wrap(test):
+        test = pytest.mark.parametrize("case", sorted(cases))(test)
+        test = pytest.mark.parametrize("shape", shapes, ids=lambda s: "x".join(map(str, s)))(test)
+        test = pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])(test)
+        return pytest.mark.parametrize("device", DEVICES)(test)
+
+    return wrap
+
+
 def assert_same_function(ref: nn.Module, ours: nn.Module, shape, train: bool, param_grads: bool = False,
                          device: str = "cpu") -> None:
     """Same output (1e-5), same input gradients (1e-4; backward sums in another order), same running statistics.
