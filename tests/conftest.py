@@ -1,5 +1,6 @@
 """Shared test setup: offline, ultralytics settings in a temp dir, one import of yolo_attn."""
 
+import logging
 import os
 import tempfile
 
@@ -12,12 +13,55 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import yolo_attn  # noqa: E402,F401
+from ultralytics.utils import LOGGER  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+class LoggerLines(logging.Handler):
+    """Collect ultralytics LOGGER messages (it does not propagate, so caplog cannot see them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def log_lines():
+    """The messages ultralytics' LOGGER emits during the test, in order."""
+    h = LoggerLines()
+    LOGGER.addHandler(h)
+    yield h.lines
+    LOGGER.removeHandler(h)
+
+
+class Gain(torch.nn.Module):
+    """A user's own attention-like module (``c1`` first, then its own argument): multiplies by ``gain``."""
+
+    def __init__(self, c1, gain=1.0):
+        super().__init__()
+        self.c1, self.gain = c1, gain
+
+    def forward(self, x):
+        return x * self.gain
+
+
+def complete_epoch(last):
+    """The epoch stored in checkpoint ``last`` (a Path) once the file is completely written (None while absent or
+    partial)."""
+    if not last.is_file():
+        return None
+    try:
+        return torch.load(last, map_location="cpu", weights_only=False)["epoch"]
+    except Exception:  # caught mid-write
+        return None
 
 
 def subprocess_env(**extra):

@@ -4,12 +4,17 @@ import torch
 import torch.nn as nn
 
 
-def randomise(module: nn.Module, seed: int = 1) -> None:
-    """Non-default values for every parameter and BatchNorm buffer, so a wrong mapping or a zero init cannot pass."""
+def randomise(module: nn.Module, seed: int = 1, scale: float = 0.5, shift: bool = False) -> None:
+    """Non-default values for every parameter and BatchNorm buffer, so a wrong mapping or a zero init cannot pass.
+
+    Each parameter becomes ``randn * scale``, or with ``shift`` moves by that much from its value (a small shift keeps
+    a whole detector's outputs in range). Imports only torch: YOLOv5's child process (anchor/yolov5_child.py) uses it.
+    """
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+            r = torch.randn(p.shape, generator=g) * scale
+            p.add_(r) if shift else p.copy_(r)
         for name, b in module.named_buffers():
             if name.endswith("running_mean"):
                 b.copy_(torch.randn(b.shape, generator=g) * 0.1)
@@ -19,6 +24,20 @@ def randomise(module: nn.Module, seed: int = 1) -> None:
 
 # CUDA runs the same checks where a GPU is present (CI has none: there the list is just "cpu", nothing is skipped).
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def over_cases_shapes_modes_devices(cases, shapes):
+    """Parametrize a test ``(case, shape, train, device)`` over every case name (sorted), shape, eval/train and
+    device; the test ids are ``case-shape-mode-device``, e.g. ``SE-2x64x8x8-eval-cpu``."""
+    import pytest
+
+    def wrap(test):
+        test = pytest.mark.parametrize("case", sorted(cases))(test)
+        test = pytest.mark.parametrize("shape", shapes, ids=lambda s: "x".join(map(str, s)))(test)
+        test = pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])(test)
+        return pytest.mark.parametrize("device", DEVICES)(test)
+
+    return wrap
 
 
 def assert_same_function(ref: nn.Module, ours: nn.Module, shape, train: bool, param_grads: bool = False,

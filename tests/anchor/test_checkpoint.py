@@ -9,7 +9,6 @@ its own eval output and train-mode maps on a fixed input. Here, without YOLOv5's
 with attention rows inserted, every base tensor lands on its new index; the crafted one is refused.
 """
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 from ultralytics.nn.tasks import DetectionModel
-from ultralytics.utils import LOGGER
 
 from conftest import subprocess_env
 from yolo_attn import insert_attention, load_weights
@@ -39,23 +37,6 @@ def ckpts(tmp_path_factory, yolov5_ref):
                        env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return out
-
-
-class _Lines(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def log_lines():
-    h = _Lines()
-    LOGGER.addHandler(h)
-    yield h.lines
-    LOGGER.removeHandler(h)
 
 
 @pytest.fixture

@@ -4,29 +4,20 @@ the figures ours are held against. Never imports yolo_attn. Usage: python yolov5
 import math
 import random
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from yolov5.models.yolo import Model
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests/, last: module_checks (imports only torch)
+from module_checks import randomise  # noqa: E402
+
 
 def build(yaml_path, nc=80):
     torch.manual_seed(0)
     return Model(yaml_path, ch=3, nc=nc)
-
-
-def randomise(model):
-    """Move every parameter and BatchNorm statistic off its initial value, so equal outputs mean equal weights."""
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.02)
-        for name, b in model.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.randn(b.shape, generator=g) * 0.1)
-            elif name.endswith("running_var"):
-                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
 
 
 def job_params(yaml_path, out, nc="80"):
@@ -37,7 +28,7 @@ def job_params(yaml_path, out, nc="80"):
 
 def job_outputs(yaml_path, out, imgsz="128"):
     m = build(yaml_path)
-    randomise(m)
+    randomise(m, scale=0.02, shift=True)  # every weight off its init: equal outputs mean equal weights
     x = torch.rand(2, 3, int(imgsz), int(imgsz), generator=torch.Generator().manual_seed(2))
     state = {k: v.clone() for k, v in m.state_dict().items()}  # before a train-mode pass moves the BN statistics
     m.eval()
@@ -68,7 +59,7 @@ def job_loss(yaml_path, out, imgsz="128", nc="5"):
 
     imgsz, nc = int(imgsz), int(nc)
     m = build(yaml_path, nc)
-    randomise(m)
+    randomise(m, scale=0.02, shift=True)  # every weight off its init: equal outputs mean equal weights
     m.hyp = scaled_hyp(m.model[-1].nl, nc, imgsz)
     g = torch.Generator().manual_seed(3)
     x = torch.rand(4, 3, imgsz, imgsz, generator=g)

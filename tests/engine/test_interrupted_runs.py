@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
-from conftest import subprocess_env
+from conftest import complete_epoch, subprocess_env
 from yolo_attn.data.synthetic import make_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -146,15 +145,6 @@ def test_grid_rerun_finalises_a_cell_stopped_before_its_strip(runs, tmp_path):
     assert "latency not measured" in report["markdown"] and "load average" not in report["markdown"]
 
 
-def _complete_epoch(last: Path):
-    if not last.is_file():
-        return None
-    try:
-        return torch.load(last, map_location="cpu", weights_only=False)["epoch"]
-    except Exception:  # caught mid-write
-        return None
-
-
 def test_resumed_run_is_compared_as_what_it_was_started_as(runs, tmp_path):
     """SE at the neck, killed (SIGKILL, by pid) during epoch 2 and resumed: grouped with the base, Δ against it."""
     from yolo_attn.analysis.compare import compare
@@ -169,7 +159,7 @@ def test_resumed_run_is_compared_as_what_it_was_started_as(runs, tmp_path):
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 400
-        while _complete_epoch(run / "weights" / "last.pt") is None and proc.poll() is None \
+        while complete_epoch(run / "weights" / "last.pt") is None and proc.poll() is None \
                 and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
@@ -177,7 +167,7 @@ def test_resumed_run_is_compared_as_what_it_was_started_as(runs, tmp_path):
         proc.wait()
         log.close()
     first = (tmp_path / "first.log").read_text()
-    assert _complete_epoch(run / "weights" / "last.pt") == 0, first[-3000:]  # killed during epoch 2
+    assert complete_epoch(run / "weights" / "last.pt") == 0, first[-3000:]  # killed during epoch 2
     r = _script("train_attn.py", "--resume", run / "weights" / "last.pt", "--device", "cpu", cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "Resuming training" in r.stdout + r.stderr

@@ -16,20 +16,10 @@ from ultralytics.nn.tasks import torch_safe_load
 from yolo_attn.data.synthetic import make_dataset
 from yolo_attn.models import SRM
 
-from conftest import subprocess_env
+from conftest import complete_epoch, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 3
-
-
-def _complete_epoch(last: Path):
-    """The epoch stored in ``last`` once the file is completely written (None while absent or partial)."""
-    if not last.is_file():
-        return None
-    try:
-        return torch.load(last, map_location="cpu", weights_only=False)["epoch"]
-    except Exception:  # caught mid-write
-        return None
 
 
 @pytest.mark.slow
@@ -46,13 +36,13 @@ def test_killed_run_resumes_to_the_planned_epochs(tmp_path):
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 300
-        while _complete_epoch(last) is None and proc.poll() is None and time.monotonic() < deadline:
+        while complete_epoch(last) is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)  # as a crash or a pre-empted job would: no cleanup
     finally:
         proc.wait()
         log.close()
-    killed_at = _complete_epoch(last)
+    killed_at = complete_epoch(last)
     assert killed_at is not None, (tmp_path / "first.log").read_text()[-3000:]
     assert killed_at < EPOCHS - 1, f"the run finished (epoch {killed_at}) before it could be killed"
     rows_before = list(csv.DictReader(open(run / "results.csv")))

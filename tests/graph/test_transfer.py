@@ -12,7 +12,6 @@ The two yamls in ``tests/yamls`` are written by hand and tested to have the layo
 ``--attn CBAM --at stages`` generate.
 """
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,6 @@ import torch
 import yaml
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel, yaml_model_load
-from ultralytics.utils import LOGGER
 
 import yolo_attn.engine.train as attn_train
 from conftest import subprocess_env
@@ -41,25 +39,6 @@ CASES = {
 }
 # state-dict entries (parameters and buffers) of each attention row: SE 1 x (fc1, fc2); CBAM 3 (mlp x 2, spatial conv)
 ATTN_TENSORS = {"yolov5n-se.yaml": 2, "yolov5n-se-neck.yaml": 6, "yolov5n-cbam-stages.yaml": 9}
-
-
-class _Lines(logging.Handler):
-    """Collect ultralytics LOGGER messages (it does not propagate, so caplog cannot see them)."""
-
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def log_lines():
-    h = _Lines()
-    LOGGER.addHandler(h)
-    yield h.lines
-    LOGGER.removeHandler(h)
 
 
 def _base_key(key: str, attn: list[int]):

@@ -2,7 +2,6 @@
 later absolute indices left stale builds, but the shifted last C2f is named with the row that probably meant it."""
 
 import copy
-import logging
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import yaml
 from ultralytics.nn.tasks import yaml_model_load
 from ultralytics.utils import LOGGER
 
-from conftest import subprocess_env
+from conftest import LoggerLines, subprocess_env
 from yolo_attn.graph.checks import check_graph
 
 
@@ -33,22 +32,13 @@ def test_stale_indices_warn_naming_the_unread_layer_and_the_row_that_meant_it():
     assert "stale index" in w
 
 
-class _Lines(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
 def test_the_warning_comes_at_build_time(tmp_path):
     from ultralytics import YOLO
 
     f = tmp_path / "yolov8n-stale.yaml"
     d = _stale_yolov8n()
     f.write_text(yaml.safe_dump({k: v for k, v in d.items() if k in ("nc", "scales", "backbone", "head")}))
-    h = _Lines()
+    h = LoggerLines()
     LOGGER.addHandler(h)
     try:
         YOLO(str(f))

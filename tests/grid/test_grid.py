@@ -156,22 +156,34 @@ def test_cell_trains_what_train_attn_trains(grid):
         assert float(ra[-1][k]) == pytest.approx(float(rb[-1][k]), abs=1e-4)
 
 
-def test_killed_grid_resumes_from_last_pt(data, tmp_path):
-    """Kill the grid (driver and its Ray cluster) once a cell has saved an epoch; the rerun resumes that cell."""
+def _start_simam_grid(name, data, tmp_path, **popen):
+    """Start ablate_attn.py on yolov5n + SimAM at the neck, 3 epochs, one cell at a time, in its own process group
+    (the Ray processes it starts die with it). Returns (project, args, base cell's run folder, process)."""
     project = tmp_path / "runs"
-    args = ["--attn", "SimAM", "--at", "neck", "--seed", "0", "--project", str(project), "--name", "k", "--data",
+    args = ["--attn", "SimAM", "--at", "neck", "--seed", "0", "--project", str(project), "--name", name, "--data",
             str(data), "--max-concurrent", "1", "--latency-runs", "0", *TINY]
     args[args.index("--epochs") + 1] = "3"
-    base = project / "k" / "yolov5n-seed0"
+    base = project / name / "yolov5n-seed0"
     cmd = [sys.executable, str(ROOT / "ablate_attn.py"), *args]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=tmp_path,
-                         start_new_session=True)  # its own process group: the Ray processes it starts die with it
+    p = subprocess.Popen(cmd, env=_env(), cwd=tmp_path, start_new_session=True, **popen)
+    return project, args, base, p
+
+
+def _wait_for_an_epoch(p, base, what):
+    """Wait (400 s at most) until the base cell has saved an epoch, the grid still running."""
+    deadline = time.time() + 400
+    while time.time() < deadline and not (base / "results.csv").is_file():
+        assert p.poll() is None, f"the grid ended before it could be {what}"
+        time.sleep(0.5)
+    assert (base / "results.csv").is_file(), "no epoch finished in time"
+
+
+def test_killed_grid_resumes_from_last_pt(data, tmp_path):
+    """Kill the grid (driver and its Ray cluster) once a cell has saved an epoch; the rerun resumes that cell."""
+    project, args, base, p = _start_simam_grid("k", data, tmp_path, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 400
-        while time.time() < deadline and not (base / "results.csv").is_file():
-            assert p.poll() is None, "the grid ended before it could be killed"
-            time.sleep(0.5)
-        assert (base / "results.csv").is_file(), "no epoch finished in time"
+        _wait_for_an_epoch(p, base, "killed")
     finally:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
@@ -193,20 +205,10 @@ def test_killed_grid_resumes_from_last_pt(data, tmp_path):
 
 def test_ctrl_c_stops_the_grid_writes_the_states_and_the_rerun_completes_it(data, tmp_path):
     """SIGINT to ablate_attn.py once the base cell saved an epoch: exit 130, no traceback, states in cells.csv."""
-    project = tmp_path / "runs"
-    args = ["--attn", "SimAM", "--at", "neck", "--seed", "0", "--project", str(project), "--name", "c", "--data",
-            str(data), "--max-concurrent", "1", "--latency-runs", "0", *TINY]
-    args[args.index("--epochs") + 1] = "3"
-    base = project / "c" / "yolov5n-seed0"
-    cmd = [sys.executable, str(ROOT / "ablate_attn.py"), *args]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
-                         start_new_session=True)
+    project, args, base, p = _start_simam_grid("c", data, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                               text=True)
     try:
-        deadline = time.time() + 400
-        while time.time() < deadline and not (base / "results.csv").is_file():
-            assert p.poll() is None, "the grid ended before it could be interrupted"
-            time.sleep(0.5)
-        assert (base / "results.csv").is_file(), "no epoch finished in time"
+        _wait_for_an_epoch(p, base, "interrupted")
         os.kill(p.pid, signal.SIGINT)  # Ctrl-C
         out, err = p.communicate(timeout=300)
     finally:

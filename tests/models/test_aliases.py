@@ -7,6 +7,7 @@ import torch
 from ultralytics.nn.tasks import parse_model
 
 import yolo_attn
+from conftest import Gain
 from yolo_attn.graph.aliases import ALIASES
 from yolo_attn.graph.dialect import collect_notes
 from yolo_attn.reference import official, peers, seed
@@ -116,17 +117,7 @@ def test_a_peer_argument_with_no_equivalent_is_an_error_naming_ours(name, args, 
 
 def test_a_user_registration_wins_over_an_alias_of_the_same_name():
     """A class the user registers as ``SEAttention`` is built as theirs, with their arguments."""
-    import torch.nn as nn
-
-    class SEAttention(nn.Module):
-        def __init__(self, c1, gain=1.0):
-            super().__init__()
-            self.c1, self.gain = c1, gain
-
-        def forward(self, x):
-            return x * self.gain
-
-    SEAttention.__module__ = __name__
+    SEAttention = type("SEAttention", (Gain,), {"__module__": __name__})
     try:
         yolo_attn.register_attention(SEAttention)
         m, notes = _build("SEAttention", [3.0])

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from yolo_attn.reference import seed
-from module_checks import DEVICES, assert_same_function, randomise
+from module_checks import assert_same_function, over_cases_shapes_modes_devices, randomise
 from yolo_attn import CBAM, EMA, SE, SRM, SimAM
 
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (4, 64, 1, 9), (2, 64, 20, 20)]
@@ -37,10 +37,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-@pytest.mark.parametrize("case", sorted(CASES))
+@over_cases_shapes_modes_devices(CASES, SHAPES)
 def test_same_function_as_seed(case, shape, train, device):
     make_ref, make_ours = CASES[case]
     if case.startswith("SimAM") and shape[2] * shape[3] == 1:

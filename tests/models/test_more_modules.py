@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from module_checks import DEVICES, assert_same_function, randomise
+from module_checks import assert_same_function, over_cases_shapes_modes_devices, randomise
 from yolo_attn.reference.official import (
     RefBAM, RefCoordAtt, RefContextBlock, RefECA, RefGAM, RefNAMChannel, RefSA, RefTriplet,
 )
@@ -41,10 +41,7 @@ CASES = {
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (2, 64, 1, 9)]
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-@pytest.mark.parametrize("case", sorted(CASES))
+@over_cases_shapes_modes_devices(CASES, SHAPES)
 def test_same_function_as_official_code(case, shape, train, device):
     make_ref, make_ours = CASES[case]
     ref, ours = make_ref(shape[1]), make_ours(shape[1])

@@ -9,7 +9,7 @@ import torch.nn as nn
 from ultralytics.nn.tasks import DetectionModel, parse_model, yaml_model_load
 
 import yolo_attn
-from conftest import subprocess_env
+from conftest import Gain, subprocess_env
 from yolo_attn.graph.dialect import collect_notes
 from yolo_attn.registry import ATTENTION_REGISTRY, get_attention, register_attention
 
@@ -188,15 +188,11 @@ def test_an_ordinary_first_argument_still_builds():
 
 
 @register_attention
-class ScaleByTwo(nn.Module):
+class ScaleByTwo(Gain):
     """A user's own module, registered from outside the package."""
 
     def __init__(self, c1, gain=2.0):
-        super().__init__()
-        self.c1, self.gain = c1, gain
-
-    def forward(self, x):
-        return x * self.gain
+        super().__init__(c1, gain)
 
 
 def test_user_registered_module_gets_channels_in_yaml():
@@ -211,17 +207,8 @@ def test_registering_a_taken_name_with_another_class_fails():
         register_attention(type("SE", (nn.Module,), {"__init__": lambda self, c1: nn.Module.__init__(self)}))
 
 
-class _Gain(nn.Module):
-    def __init__(self, c1, gain=1.0):
-        super().__init__()
-        self.c1, self.gain = c1, gain
-
-    def forward(self, x):
-        return x * self.gain
-
-
 def test_register_under_another_name_builds_from_yaml():
-    cls = type("UserGain", (_Gain,), {"__module__": __name__})
+    cls = type("UserGain", (Gain,), {"__module__": __name__})
     try:
         assert register_attention(name="GainX2")(cls) is cls
         assert ATTENTION_REGISTRY["GainX2"] is cls and "UserGain" not in ATTENTION_REGISTRY
@@ -237,7 +224,7 @@ def test_a_name_ultralytics_defines_cannot_be_registered(name):
     import ultralytics.nn.tasks as tasks
 
     before = getattr(tasks, name)
-    cls = type(f"My{name}", (_Gain,), {"__module__": __name__})
+    cls = type(f"My{name}", (Gain,), {"__module__": __name__})
     with pytest.raises(ValueError, match=rf"'{name}' is already defined by ultralytics .*{before.__qualname__}.*"
                                          rf"@register_attention\(name='My{name}'\)"):
         register_attention(name=name)(cls)
@@ -255,14 +242,14 @@ def test_shipped_names_may_shadow_ultralytics_classes_of_the_same_name(monkeypat
     monkeypatch.setattr(tasks, "CBAM", um.CBAM)
     hook._on_register("CBAM", yolo_attn.CBAM)  # the listener accepts it ...
     assert tasks.CBAM is yolo_attn.CBAM  # ... and puts the shipped class in
-    other = type("CBAM", (_Gain,), {"__module__": __name__})
+    other = type("CBAM", (Gain,), {"__module__": __name__})
     monkeypatch.setattr(tasks, "CBAM", um.CBAM)
     with pytest.raises(ValueError, match="already defined by ultralytics"):
         hook._on_register("CBAM", other)  # a user's CBAM does not get the exemption
 
 
 def test_registering_a_class_from_main_warns():
-    cls = type("MainGain", (_Gain,), {"__module__": "__main__"})
+    cls = type("MainGain", (Gain,), {"__module__": "__main__"})
     try:
         with pytest.warns(UserWarning, match=r"'MainGain'.*defined in __main__.*will not load.*importable module, "
                                              r"e.g. my_attn.py.*import my_attn"):
