@@ -237,17 +237,22 @@ def generate_cfg(base, module: str, at, args, folder) -> Path:
 
     d = insert_attention(base, module, at, args)
     parse_model(copy.deepcopy(d), 3, verbose=False)
-    path = Path(folder) / d["yaml_file"]
-    if path.exists():
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        try:
-            same = write_model_yaml(d, tmp).read_text() == path.read_text()
-        finally:
-            tmp.unlink(missing_ok=True)
-        if not same:
-            raise ValueError(
-                f"{path} exists with other content (edited by hand?); it is not overwritten. Delete it, use another "
-                f"--project, or train that file as it is: --cfg {path}"
-            )
-        return path
-    return write_model_yaml(d, path)
+    return write_once(d, Path(folder) / d["yaml_file"], write_model_yaml)
+
+
+def write_once(d: dict, path: Path, write, error: type[Exception] = ValueError) -> Path:
+    """Write ``d`` to ``path`` with ``write``; an existing file is reused when identical, never overwritten otherwise.
+
+    A different existing file raises ``error``, naming the ways out.
+    """
+    if not path.exists():
+        return write(d, path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        same = write(d, tmp).read_text() == path.read_text()
+    finally:
+        tmp.unlink(missing_ok=True)
+    if not same:
+        raise error(f"{path} exists with other content (edited by hand?); it is not overwritten. Delete it, use "
+                    f"another --project, or train that file as it is: --cfg {path}")
+    return path
