@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from yolo_attn.graph.rows import from_indices, model_rows
+from yolo_attn.graph.rows import from_indices, model_rows, numbered_row_lines
 
 __all__ = (
     "PLACEMENTS", "insert_attention", "placement_positions", "parse_at", "parse_attn_args", "at_label",
@@ -216,12 +216,7 @@ def write_model_yaml(d: dict, path) -> Path:
     for k, v in top.items():  # key by key: a mapping of scalars only would otherwise be dumped as one {flow} line
         flow = None if isinstance(v, (dict, list)) else False
         lines.append(yaml.safe_dump({k: v}, sort_keys=False, default_flow_style=flow, width=120).rstrip())
-    i = 0
-    for part in ("backbone", "head"):
-        lines += ["", f"{part}:"]
-        for row in d.get(part) or []:
-            lines.append(f"  - {_row_text(row)} # {i}")
-            i += 1
+    lines += numbered_row_lines(d, _row_text)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
