@@ -10,6 +10,7 @@ GAMAttention without a sigmoid on its channel weights is YOLOAir's code as it is
 import torch
 import torch.nn as nn
 
+from yolo_attn.reference.official import RefNAMChannel
 from yolo_attn.reference.seed import Simam_module
 
 __all__ = ("AirSEAttention", "AirShuffleAttention", "AirChannelAtt", "AirNAMAttention", "AirGAMAttention",
@@ -68,22 +69,9 @@ class AirShuffleAttention(nn.Module):
         return self.channel_shuffle(out, 2)
 
 
-class AirChannelAtt(nn.Module):
-    """YOLOAir ``Channel_Att(channels, t=16)`` (NAM's channel attention, no ReLU)."""
-
-    def __init__(self, channels, t=16):
-        super().__init__()
-        self.channels = channels
-        self.bn2 = nn.BatchNorm2d(self.channels, affine=True)
-
-    def forward(self, x):
-        residual = x
-        x = self.bn2(x)
-        weight_bn = self.bn2.weight.data.abs() / torch.sum(self.bn2.weight.data.abs())
-        x = x.permute(0, 2, 3, 1).contiguous()
-        x = torch.mul(weight_bn, x)
-        x = x.permute(0, 3, 1, 2).contiguous()
-        return torch.sigmoid(x) * residual
+class AirChannelAtt(RefNAMChannel):
+    """YOLOAir ``Channel_Att(channels, t=16)`` (NAM's channel attention, no ReLU): the official ``Channel_Att``
+    (``reference/official.py`` ``RefNAMChannel``), the same code."""
 
 
 class AirNAMAttention(nn.Module):
