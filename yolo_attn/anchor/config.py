@@ -75,7 +75,7 @@ def _check_given(anchors, nl: int, label: str):
 def anchor_cfg(cfg, folder, anchors=True) -> Path:
     """Write ``cfg`` with YOLOv5's anchor head to ``folder/<stem>-anchors.yaml`` and return the path (module docstring).
     ``anchors``: True for YOLOv5's defaults (or the yaml's own, if it has them), a list per level, or a count."""
-    from yolo_attn.graph.placement import write_model_yaml
+    from yolo_attn.graph.placement import write_model_yaml, write_once
 
     label = f"--anchors {'' if anchors is True else anchors}".rstrip() + f" --cfg {cfg}"
     d = load_model_dict(cfg)
@@ -99,19 +99,5 @@ def anchor_cfg(cfg, folder, anchors=True) -> Path:
     if not stem.endswith(SUFFIX):
         stem += SUFFIX
     d.pop("yaml_file", None)
-    return _write_once(d, Path(folder) / f"{stem}.yaml", write_model_yaml)
+    return write_once(d, Path(folder) / f"{stem}.yaml", write_model_yaml, UsageError)
 
-
-def _write_once(d: dict, path: Path, write) -> Path:
-    """Write ``d`` to ``path``; an existing file is reused when identical and never overwritten otherwise."""
-    if not path.exists():
-        return write(d, path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        same = write(d, tmp).read_text() == path.read_text()
-    finally:
-        tmp.unlink(missing_ok=True)
-    if not same:
-        raise UsageError(f"{path} exists with other content (edited by hand?); it is not overwritten. Delete it, use "
-                         f"another --project, or train that file as it is: --cfg {path}")
-    return path

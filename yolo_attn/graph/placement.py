@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from yolo_attn.graph.rows import from_indices, model_rows
+from yolo_attn.graph.rows import from_indices, model_rows, numbered_row_lines
 
 __all__ = (
     "PLACEMENTS", "insert_attention", "placement_positions", "parse_at", "parse_attn_args", "at_label",
@@ -216,12 +216,7 @@ def write_model_yaml(d: dict, path) -> Path:
     for k, v in top.items():  # key by key: a mapping of scalars only would otherwise be dumped as one {flow} line
         flow = None if isinstance(v, (dict, list)) else False
         lines.append(yaml.safe_dump({k: v}, sort_keys=False, default_flow_style=flow, width=120).rstrip())
-    i = 0
-    for part in ("backbone", "head"):
-        lines += ["", f"{part}:"]
-        for row in d.get(part) or []:
-            lines.append(f"  - {_row_text(row)} # {i}")
-            i += 1
+    lines += numbered_row_lines(d, _row_text)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -237,17 +232,22 @@ def generate_cfg(base, module: str, at, args, folder) -> Path:
 
     d = insert_attention(base, module, at, args)
     parse_model(copy.deepcopy(d), 3, verbose=False)
-    path = Path(folder) / d["yaml_file"]
-    if path.exists():
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        try:
-            same = write_model_yaml(d, tmp).read_text() == path.read_text()
-        finally:
-            tmp.unlink(missing_ok=True)
-        if not same:
-            raise ValueError(
-                f"{path} exists with other content (edited by hand?); it is not overwritten. Delete it, use another "
-                f"--project, or train that file as it is: --cfg {path}"
-            )
-        return path
-    return write_model_yaml(d, path)
+    return write_once(d, Path(folder) / d["yaml_file"], write_model_yaml)
+
+
+def write_once(d: dict, path: Path, write, error: type[Exception] = ValueError) -> Path:
+    """Write ``d`` to ``path`` with ``write``; an existing file is reused when identical, never overwritten otherwise.
+
+    A different existing file raises ``error``, naming the ways out.
+    """
+    if not path.exists():
+        return write(d, path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        same = write(d, tmp).read_text() == path.read_text()
+    finally:
+        tmp.unlink(missing_ok=True)
+    if not same:
+        raise error(f"{path} exists with other content (edited by hand?); it is not overwritten. Delete it, use "
+                    f"another --project, or train that file as it is: --cfg {path}")
+    return path

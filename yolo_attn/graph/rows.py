@@ -67,3 +67,14 @@ def strip_attention(d: dict) -> tuple[list, list[tuple]]:
         k = 0
         keep.append((src, n, m, args))
     return layout, keep
+
+
+def numbered_row_lines(d: dict, row_text) -> list[str]:
+    """The ``backbone:`` and ``head:`` parts of ``d`` as yaml lines, one row a line (``row_text(row)``) with ``# i``."""
+    lines, i = [], 0
+    for part in ("backbone", "head"):
+        lines += ["", f"{part}:"]
+        for row in d.get(part) or []:
+            lines.append(f"  - {row_text(row)} # {i}")
+            i += 1
+    return lines

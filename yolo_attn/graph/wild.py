@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from yolo_attn.graph.rows import model_rows, strip_attention as _strip_rows
+from yolo_attn.graph.rows import model_rows, numbered_row_lines, strip_attention as _strip_rows
 
 __all__ = ("load_yaml", "build_yaml", "strip_attention", "attention_cost", "dialect_dict", "write_dialect_yaml")
 
@@ -107,11 +107,6 @@ def write_dialect_yaml(d: dict, path, source: str) -> Path:
     top = {k: v for k, v in d.items() if k not in skip}
     if top:
         lines.append(yaml.safe_dump(top, sort_keys=False, default_flow_style=None, width=120).rstrip())
-    i = 0
-    for part in ("backbone", "head"):
-        lines += ["", f"{part}:"]
-        for row in d.get(part) or []:
-            lines.append(f"  - {_flow(row)} # {i}")
-            i += 1
+    lines += numbered_row_lines(d, _flow)
     path.write_text("\n".join(lines) + "\n")
     return path

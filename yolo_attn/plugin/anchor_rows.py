@@ -89,11 +89,17 @@ def wrap_head_init(cls, adapter) -> None:
         except (ValueError, TypeError, IndexError) as e:
             raise ValueError(f"{site.yaml_file}: layer {site.i} [{list(f)}, 1, Detect, [nc, anchors]]: {e}") from None
 
+    install_init(cls, plain_init, __init__)
+
+
+def install_init(cls, plain_init, init) -> None:
+    """Make ``init`` the ``cls.__init__``, keeping ``plain_init`` as ``cls._plain_init`` for ``restore_plain_init``."""
     cls._plain_init = plain_init
-    cls.__init__ = __init__
+    cls.__init__ = init
 
 
-def unwrap_head_init(cls) -> None:
+def restore_plain_init(cls) -> None:
+    """Undo ``install_init``: ``cls.__init__`` is its own again (nothing happens when it was never replaced)."""
     if "_plain_init" in cls.__dict__:
         cls.__init__ = cls._plain_init
         del cls._plain_init

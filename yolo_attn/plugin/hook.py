@@ -303,14 +303,7 @@ def _wrap_init(cls) -> None:
             return plain_init(self, *args, **kwargs)
         build_from_row(cls, plain_init, self, site, args, kwargs)
 
-    cls._plain_init = plain_init
-    cls.__init__ = __init__
-
-
-def _unwrap_init(cls) -> None:
-    if "_plain_init" in cls.__dict__:
-        cls.__init__ = cls._plain_init
-        del cls._plain_init
+    anchor_rows.install_init(cls, plain_init, __init__)
 
 
 def _on_register(name: str, cls: type) -> None:
@@ -368,9 +361,9 @@ def _uninstall() -> None:
     remove_registry_listener(_on_register)
     from yolo_attn.anchor.head import AnchorDetect
 
-    anchor_rows.unwrap_head_init(AnchorDetect)
+    anchor_rows.restore_plain_init(AnchorDetect)
     for cls in set(ATTENTION_REGISTRY.values()):
-        _unwrap_init(cls)
+        anchor_rows.restore_plain_init(cls)
     _adapter.restore()
 
 

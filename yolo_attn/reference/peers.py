@@ -10,6 +10,9 @@ GAMAttention without a sigmoid on its channel weights is YOLOAir's code as it is
 import torch
 import torch.nn as nn
 
+from yolo_attn.reference.official import RefNAMChannel
+from yolo_attn.reference.seed import Simam_module
+
 __all__ = ("AirSEAttention", "AirShuffleAttention", "AirChannelAtt", "AirNAMAttention", "AirGAMAttention",
            "air_channel_shuffle", "AirSimAM")
 
@@ -66,22 +69,9 @@ class AirShuffleAttention(nn.Module):
         return self.channel_shuffle(out, 2)
 
 
-class AirChannelAtt(nn.Module):
-    """YOLOAir ``Channel_Att(channels, t=16)`` (NAM's channel attention, no ReLU)."""
-
-    def __init__(self, channels, t=16):
-        super().__init__()
-        self.channels = channels
-        self.bn2 = nn.BatchNorm2d(self.channels, affine=True)
-
-    def forward(self, x):
-        residual = x
-        x = self.bn2(x)
-        weight_bn = self.bn2.weight.data.abs() / torch.sum(self.bn2.weight.data.abs())
-        x = x.permute(0, 2, 3, 1).contiguous()
-        x = torch.mul(weight_bn, x)
-        x = x.permute(0, 3, 1, 2).contiguous()
-        return torch.sigmoid(x) * residual
+class AirChannelAtt(RefNAMChannel):
+    """YOLOAir ``Channel_Att(channels, t=16)`` (NAM's channel attention, no ReLU): the official ``Channel_Att``
+    (``reference/official.py`` ``RefNAMChannel``), the same code."""
 
 
 class AirNAMAttention(nn.Module):
@@ -130,17 +120,6 @@ class AirGAMAttention(nn.Module):
         return x * x_spatial_att
 
 
-class AirSimAM(nn.Module):
-    """YOLOAir ``SimAM(channels=None, e_lambda=1e-4)`` (the official simam_module under another name)."""
-
-    def __init__(self, channels=None, e_lambda=1e-4):
-        super().__init__()
-        self.activaton = nn.Sigmoid()
-        self.e_lambda = e_lambda
-
-    def forward(self, x):
-        b, c, h, w = x.size()
-        n = w * h - 1
-        x_minus_mu_square = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
-        y = x_minus_mu_square / (4 * (x_minus_mu_square.sum(dim=[2, 3], keepdim=True) / n + self.e_lambda)) + 0.5
-        return x * self.activaton(y)
+class AirSimAM(Simam_module):
+    """YOLOAir ``SimAM(channels=None, e_lambda=1e-4)`` (the official simam_module under another name): the seed's
+    ``Simam_module``, the same code."""
