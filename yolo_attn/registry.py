@@ -15,7 +15,7 @@ import warnings
 from typing import Callable
 
 __all__ = (
-    "SHIPPED_MODULES", "ATTENTION_REGISTRY", "register_attention", "get_attention", "closest_names", "add_registry_listener",
+    "SHIPPED_MODULES", "ATTENTION_REGISTRY", "register_attention", "get_attention", "registered_name", "closest_names", "add_registry_listener",
     "remove_registry_listener", "check_channels", "check_reduction", "check_positive_int",
 )
 
@@ -52,6 +52,11 @@ def closest_names(name: str, choices, n: int = 3, cutoff: float = SUGGEST_CUTOFF
     (a user's own module that was not imported must not be told it probably meant an unrelated block)."""
     lower = {c.lower(): c for c in choices}
     return [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=cutoff)]
+
+
+def registered_name(name) -> str | None:
+    """The name a module is registered under (``SimAM``, ``CBAM``) for ``name`` in any case (``simam``), or None."""
+    return next((k for k in ATTENTION_REGISTRY if k.lower() == str(name).lower()), None)
 
 
 def get_attention(name: str) -> type:

@@ -9,7 +9,8 @@ from scipy import stats
 from ultralytics.nn.tasks import DetectionModel, yaml_model_load
 
 from yolo_attn.analysis.latency import measure_latencies
-from yolo_attn.graph.base import attention_layers, config_key, init_label
+from yolo_attn.graph.records import init_label
+from yolo_attn.graph.base import attention_layers, config_key
 from yolo_attn.analysis.stats import ONE_SEED, delta_ci
 
 

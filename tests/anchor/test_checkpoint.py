@@ -22,7 +22,7 @@ from yolo_attn import insert_attention, load_weights
 from yolo_attn.anchor.checkpoint import UnsafeCheckpointError, _pickled_globals, read_yolov5_checkpoint, yolov5_layout
 from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import AttentionSlot
-from yolo_attn.graph.transfer import base_layout
+from yolo_attn.graph.rows import base_layout
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUTS = ("packaged", "repository")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import subprocess_env
-from yolo_attn.anchor.config import P5_ANCHORS, P6_ANCHORS, anchor_cfg, load_model_dict
+from yolo_attn.graph.anchors import P5_ANCHORS, P6_ANCHORS, anchor_cfg, load_model_dict
 from yolo_attn.anchor.head import AnchorDetect
 from yolo_attn.anchor.model import AnchorDetectionModel
 

@@ -11,7 +11,7 @@ import torch
 
 from conftest import subprocess_env
 from yolo_attn.anchor.autoanchor import check_anchors
-from yolo_attn.anchor.config import load_model_dict
+from yolo_attn.graph.anchors import load_model_dict
 from yolo_attn.anchor.head import AnchorDetect
 from yolo_attn.anchor.hyp import loss_hyp
 from yolo_attn.anchor.loss import AnchorLoss

@@ -127,13 +127,14 @@ def test_grid_rerun_finalises_a_cell_stopped_before_its_strip(runs, tmp_path):
 
     from yolo_attn.grid.cells import DONE, UNFINALISED, cell_state, plan_cells
     from yolo_attn.grid.report import write_report
+    from yolo_attn.cli.train import run as train_run
     from yolo_attn.grid.run import run_grid
 
     grid = tmp_path / "grid"
     cells = plan_cells("yolov5n.yaml", [], [], [0], grid, ["--data", str(runs["data"])])
     shutil.copytree(runs["unfinalised"], cells[0].run_dir)
     assert cell_state(cells[0].run_dir) == UNFINALISED
-    status = run_grid(cells, grid, retries=0, echo=lambda *a, **k: None)
+    status = run_grid(cells, grid, train_argv=train_run, retries=0, echo=lambda *a, **k: None)
     assert status[cells[0].name]["status"] == "finished" and status[cells[0].name]["this_run"] == "finalised"
     assert cell_state(cells[0].run_dir) == DONE
     for f in ("last.pt", "best.pt"):

@@ -27,7 +27,7 @@ from conftest import subprocess_env
 from yolo_attn import insert_attention, load_weights
 from yolo_attn.errors import UsageError
 from yolo_attn.data.synthetic import make_dataset
-from yolo_attn.graph.transfer import AttentionSlot, base_layout
+from yolo_attn.graph.rows import AttentionSlot, base_layout
 
 ROOT = Path(__file__).resolve().parents[2]
 YAMLS = ROOT / "tests" / "yamls"

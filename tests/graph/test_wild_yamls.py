@@ -9,7 +9,7 @@ import pytest
 from ultralytics.nn.tasks import DetectionModel
 
 from conftest import subprocess_env
-from yolo_attn.graph.wild import build_yaml, load_yaml, strip_attention
+from yolo_attn.graph.wild import base_model_dict, build_yaml, load_yaml
 
 WILD = Path(__file__).parent / "yamls_wild"
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def test_the_yaml_channel_count_is_read_at_other_scales(scale, c1):
 def test_strip_attention_gives_the_plain_yolov5s():
     d = load_yaml(WILD / "yolov5s-fork.yaml")
     plain = DetectionModel("yolov5s.yaml", verbose=False)
-    assert _params(build_yaml(strip_attention(d))[0]) == _params(plain)
+    assert _params(build_yaml(base_model_dict(d))[0]) == _params(plain)
 
 
 def _run(*args, cwd=None):

@@ -232,6 +232,7 @@ def test_two_node_cluster_runs_trials_on_both_nodes(data, tmp_path):
     """ray.cluster_utils.Cluster: a head and a worker node of 1 CPU each; two cells at once land on both."""
     from ray.cluster_utils import Cluster
 
+    from yolo_attn.cli.train import run as train_run
     from yolo_attn.grid.run import run_grid
     from yolo_attn.grid.cells import plan_cells
 
@@ -243,7 +244,7 @@ def test_two_node_cluster_runs_trials_on_both_nodes(data, tmp_path):
         grid = tmp_path / "shared" / "two"
         common = ["--data", str(data), *TINY]
         cells = plan_cells("yolov5n.yaml", ["SimAM"], ["neck"], [0], grid, common)
-        status = run_grid(cells, grid, cpus_per_trial=1, gpus_per_trial=0, retries=0)
+        status = run_grid(cells, grid, train_argv=train_run, cpus_per_trial=1, gpus_per_trial=0, retries=0)
         nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
     finally:
         ray.shutdown()

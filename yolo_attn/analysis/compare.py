@@ -55,13 +55,6 @@ class Run:
     extra: dict = field(default_factory=dict)
 
 
-def _registered_name(name: str) -> str:
-    """The name a module is registered under (``SimAM``, ``CBAM``), matched case-insensitively; else ``name``."""
-    from yolo_attn.registry import ATTENTION_REGISTRY
-
-    return next((k for k in ATTENTION_REGISTRY if k.lower() == str(name).lower()), str(name))
-
-
 def _model_yaml(weights: Path) -> dict:
     """The model dict stored in a checkpoint (what was built, whatever the yaml file now says)."""
     from ultralytics.nn.tasks import torch_safe_load
@@ -75,8 +68,10 @@ def find_runs(root) -> list[Run]:
     """Every finished-enough run under ``root`` (any depth); runs without a validated epoch are skipped."""
     import re
 
-    from yolo_attn.graph.base import attention_layers, config_key, init_label, started_as
-    from yolo_attn.plugin.anchor_rows import is_anchor_yaml
+    from yolo_attn.graph.records import init_label, started_as
+    from yolo_attn.graph.anchors import is_anchor_yaml
+    from yolo_attn.graph.base import attention_layers, config_key
+    from yolo_attn.registry import registered_name
 
     root = Path(root)
     if not root.is_dir():
@@ -98,7 +93,7 @@ def find_runs(root) -> list[Run]:
         stem = Path(str(args.get("model", ""))).stem
         m = re.search(r"yolo(?:v\d+|\d+)([nslmx])", stem)
         runs.append(Run(
-            path=d, config=stem, module="+".join(dict.fromkeys(_registered_name(a) for a in attn)) or "none",
+            path=d, config=stem, module="+".join(dict.fromkeys(registered_name(a) or a for a in attn)) or "none",
             scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),

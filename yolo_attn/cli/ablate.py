@@ -79,12 +79,13 @@ def common_train_argv(rest: list[str]) -> list[str]:
 
 def _modules(text: str) -> list[str]:
     from yolo_attn import ATTENTION_REGISTRY
+    from yolo_attn.registry import registered_name
 
     if text.strip().lower() == "all":
         return list(ATTENTION_REGISTRY)
     out = []
     for m in (t.strip() for t in text.split(",") if t.strip()):
-        match = {k.lower(): k for k in ATTENTION_REGISTRY}.get(m.lower())
+        match = registered_name(m)
         if match is None:
             raise UsageError(f"--attn {m}: not a registered attention module; registered: {', '.join(ATTENTION_REGISTRY)}")
         out.append(match)
@@ -113,6 +114,7 @@ def main(argv=None, doc: str | None = None) -> dict:
     """Run the grid described by ``ablate_attn.py`` arguments; return the report dict."""
     import torch
 
+    from yolo_attn.cli.train import run as train_run
     from yolo_attn.grid.run import require_ray, run_grid
     from yolo_attn.grid.cells import plan_cells
     from yolo_attn.grid.report import write_report
@@ -141,8 +143,9 @@ def main(argv=None, doc: str | None = None) -> dict:
         cpus = max(1, (os.cpu_count() or 1) // max(1, torch.cuda.device_count())) if gpus else 1
     t0 = time.time()
     try:
-        status = run_grid(cells, grid_dir, cpus_per_trial=cpus, gpus_per_trial=gpus, max_concurrent=args.max_concurrent,
-                          retries=args.retries, address=args.ray_address, prepare=prepare)
+        status = run_grid(cells, grid_dir, train_argv=train_run, cpus_per_trial=cpus, gpus_per_trial=gpus,
+                          max_concurrent=args.max_concurrent, retries=args.retries, address=args.ray_address,
+                          prepare=prepare)
     except KeyboardInterrupt:  # Ctrl-C before or after the trials ran: the folders tell each cell's state
         status = {"_interrupted": True}
     interrupted = bool(status.pop("_interrupted", False))

@@ -10,7 +10,6 @@ from pathlib import Path
 import yaml
 
 from yolo_attn.errors import UsageError
-from yolo_attn.user_imports import add_import_arg, use_imports
 
 __all__ = ("parse_args", "main")
 

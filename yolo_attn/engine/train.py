@@ -16,15 +16,13 @@ from yolo_attn.engine.checks import check_batch, check_device, check_epochs, che
 from yolo_attn.engine.configs import check_model_cfg, resolve_cfgs
 from yolo_attn.data.lookup import resolve_data
 from yolo_attn.errors import UsageError
-from ultralytics.utils import LOGGER
 
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import (
-    TRAINERS, AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of,
+    AttnDetectionTrainer, AttnSegmentationTrainer, check_task, task_of,
 )
 from yolo_attn.graph.transfer import check_transfer
-from yolo_attn.anchor.model import HEAD_ANCHOR, head_kind
-from yolo_attn.anchor.setup import anchor_settings, resume_trainer
+from yolo_attn.engine.anchor.setup import anchor_settings, trainer_for
 
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
@@ -98,11 +96,10 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
 
     task = check_task(task_of(cfg), f"--cfg {cfg}")
     model = _with_compile(YOLO(cfg, task=task), compile_modules)
-    trainer = TRAINERS[task]
-    if head_kind(model.model) == HEAD_ANCHOR:  # YOLOv5's anchor head: its trainer (gains, AutoAnchor)
-        from yolo_attn.anchor.trainer import AnchorDetectionTrainer, YOLOv5Settings
+    trainer = trainer_for(task, model.model)
+    if getattr(trainer, "takes_yolov5_hyp", False):  # YOLOv5's anchor head: its trainer (gains, AutoAnchor)
+        from yolo_attn.engine.anchor.trainer import YOLOv5Settings
 
-        trainer = AnchorDetectionTrainer
         model.add_callback("on_pretrain_routine_start", YOLOv5Settings(yolov5_hyp or {}))  # obj, anchor_t, ...
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
@@ -141,7 +138,7 @@ def _resume(last: str, device, workers, compile_modules: bool) -> Path:
             f"yolo_attn.engine.finalise {run} (an ablation grid rerun does this itself)"
         )
     task = check_task(task_of(ckpt), f"--resume {last}")
-    trainer = resume_trainer(ckpt, TRAINERS[task])
+    trainer = trainer_for(task, ckpt)
     del ckpt
     model = _with_compile(YOLO(last, task=task), compile_modules)
     extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}

@@ -19,13 +19,46 @@ from ultralytics.models.yolo.segment import SegmentationTrainer
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.plugin.threads import use_all_cores
-from yolo_attn.graph.transfer import TransferMixin
+from yolo_attn.graph.records import START_KEY
+from yolo_attn.graph.transfer import is_yolov5_weights, load_weights
 from yolo_attn.plugin.patches import drop_raytune_outside_trials, honour_cpu_workers, use_local_fonts
 
 __all__ = (
     "AttnDetectionTrainer", "AttnSegmentationTrainer", "TRAINERS", "SUPPORTED_TASKS", "task_of",
-    "check_task",
+    "check_task", "TransferMixin",
 )
+
+
+class TransferMixin:
+    """Trainer mixin: ``get_model`` builds the model and loads ``weights`` with ``load_weights`` (base-index mapping)
+
+    instead of ultralytics' index-matching ``model.load``. ultralytics' trainer passes both ``pretrained=`` weights and
+    a resumed ``last.pt`` through ``get_model``; a resumed checkpoint has the model's own layout, so it loads 1:1.
+    """
+
+    def setup_model(self):
+        """A ``pretrained=`` checkpoint saved by the YOLOv5 repository: ultralytics' ``load_checkpoint`` refuses it,
+        so the model is built without it and ``get_model`` loads it through ``load_weights``."""
+        given = getattr(self.args, "pretrained", None)
+        if not (isinstance(given, (str, Path)) and not self.resume and is_yolov5_weights(given)):
+            return super().setup_model()
+        self._yolov5_weights, self.args.pretrained = given, True
+        try:
+            return super().setup_model()
+        finally:
+            self.args.pretrained, self._yolov5_weights = given, None
+
+    def get_model(self, cfg=None, weights=None, verbose=True):
+        model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
+        if not self.args.resume and isinstance(getattr(model, "yaml", None), dict):
+            # provenance: a resume rewrites args.yaml, the checkpoint's model yaml keeps what the run started as
+            model.yaml[START_KEY] = {"model": str(self.args.model), "pretrained": self.args.pretrained}
+        weights = weights or getattr(self, "_yolov5_weights", None)
+        if weights:
+            given = getattr(self.args, "pretrained", None)
+            label = f"--weights {given}" if isinstance(given, (str, Path)) and not self.args.resume else None
+            load_weights(model, weights, verbose=verbose, label=label)
+        return model
 
 
 class _AttnTrainerMixin:
@@ -46,8 +79,8 @@ class _AttnTrainerMixin:
 class AttnDetectionTrainer(TransferMixin, _AttnTrainerMixin, DetectionTrainer):
     """ultralytics' ``DetectionTrainer``, importable from the yolo_attn package (see the module docstring).
 
-    ``TransferMixin`` loads ``pretrained=`` weights (``--weights``) by base layer (``yolo_attn.graph.transfer``) instead of
-    ultralytics' index matching, so a plain checkpoint fully starts a model with inserted attention rows.
+    ``TransferMixin`` loads ``pretrained=`` weights (``--weights``) by base layer (``yolo_attn.load_weights``) instead
+    of ultralytics' index matching, so a plain checkpoint fully starts a model with inserted attention rows.
     """
 
 

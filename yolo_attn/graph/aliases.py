@@ -14,7 +14,7 @@ unless told not to) is not an error, since the yaml did not ask for it, but the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of")
 

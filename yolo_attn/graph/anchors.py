@@ -1,4 +1,5 @@
-"""``--anchors`` / ``anchors=``: a YOLOv5-family config with YOLOv5's anchor-based head instead of the v5u head.
+"""Anchor-based yaml rows: which model dicts have YOLOv5's ``Detect, [nc, anchors]`` head (``is_anchor_yaml``), and
+``--anchors`` / ``anchors=``: a YOLOv5-family config with YOLOv5's anchor-based head instead of the v5u head.
 
 ``anchor_cfg(cfg, folder, anchors=True)`` writes ``folder/<stem>-anchors.yaml``: the same backbone and neck, the
 ``Detect`` row as YOLOv5 writes it (``[nc, anchors]``) and YOLOv5's default anchors for the head's levels (P3-P5:
@@ -14,14 +15,32 @@ import re
 from pathlib import Path
 
 from yolo_attn.errors import UsageError
-from yolo_attn.plugin.anchor_rows import is_anchor_yaml
+from yolo_attn.graph.rows import model_rows
 
-__all__ = ("P5_ANCHORS", "P6_ANCHORS", "default_anchors", "anchor_cfg", "load_model_dict", "is_yolov5_family")
+__all__ = ("P5_ANCHORS", "P6_ANCHORS", "HEAD_NAMES", "is_anchor_row", "is_anchor_yaml", "default_anchors", "anchor_cfg",
+           "load_model_dict", "is_yolov5_family")
 
 P5_ANCHORS = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
 P6_ANCHORS = [[19, 27, 44, 40, 38, 94], [96, 68, 86, 152, 180, 137], [140, 301, 303, 264, 238, 542],
               [436, 615, 739, 380, 925, 792]]
 SUFFIX = "-anchors"
+HEAD_NAMES = ("Detect", "AnchorDetect")
+
+
+def is_anchor_row(d: dict, row) -> bool:
+    """Whether ``row`` of model dict ``d`` is YOLOv5's anchor-based head (``Detect, [nc, anchors]`` or ``AnchorDetect``)."""
+    if not isinstance(row, (list, tuple)) or len(row) != 4 or row[2] not in HEAD_NAMES:
+        return False
+    args = row[3] or []
+    if row[2] == "AnchorDetect":
+        return True
+    return len(args) >= 2 and (args[1] == "anchors" and "anchors" in d or isinstance(args[1], (list, int))
+                               and not isinstance(args[1], bool))
+
+
+def is_anchor_yaml(d) -> bool:
+    """Whether the model dict's head is YOLOv5's anchor-based ``Detect, [nc, anchors]`` (or ``AnchorDetect``)."""
+    return isinstance(d, dict) and any(is_anchor_row(d, r) for r in model_rows(d))
 
 
 def load_model_dict(cfg) -> dict:

@@ -6,9 +6,11 @@ these functions, so a change in how ultralytics spells a row is made once.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ("model_rows", "is_attention", "from_entries", "from_indices", "AttentionSlot", "strip_attention")
+__all__ = ("model_rows", "is_attention", "from_entries", "from_indices", "AttentionSlot", "strip_attention",
+           "base_layout", "flow_text", "write_rows_yaml")
 
 
 def model_rows(d: dict) -> list:
@@ -67,6 +69,42 @@ def strip_attention(d: dict) -> tuple[list, list[tuple]]:
         k = 0
         keep.append((src, n, m, args))
     return layout, keep
+
+
+def base_layout(d: dict) -> list:
+    """Map each layer index of model dict ``d`` to its base index (``int``) or, for attention rows, an ``AttentionSlot``.
+
+    The base is ``d`` with its registered-attention rows removed and the indices closed up; e.g. for
+    ``yolov5n-se.yaml`` (SE at index 9) the result is ``[0, ..., 8, AttentionSlot(8, 'SE', 0), 9, ..., 24]``.
+    """
+    if not isinstance(d, dict) or "backbone" not in d:
+        raise ValueError("expected an ultralytics model dict with 'backbone' and 'head' (yaml_model_load or model.yaml)")
+    return strip_attention(d)[0]
+
+
+def flow_text(value) -> str:
+    """``value`` as one yaml flow line (a row: ``[-1, 1, SE, [16]]``)."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, width=1 << 16, sort_keys=False).strip()
+
+
+def write_rows_yaml(d: dict, path, header: list[str], skip=()) -> Path:
+    """The one writer of a model dict: ``header`` comment lines, every top-level key but the rows (and ``skip``), then
+    ``backbone:``/``head:`` one row per line with ``# i`` comments. Returns ``path``."""
+    import yaml
+
+    path = Path(path)
+    lines = [*(f"# {h}" for h in header), ""]
+    drop = {"backbone", "head", "yaml_file", "scale", *skip}
+    for k, v in d.items():  # key by key: a mapping of scalars only would otherwise be dumped as one {flow} line
+        if k not in drop:
+            flow = None if isinstance(v, (dict, list)) else False
+            lines.append(yaml.safe_dump({k: v}, sort_keys=False, default_flow_style=flow, width=120).rstrip())
+    lines += numbered_row_lines(d, flow_text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def numbered_row_lines(d: dict, row_text) -> list[str]:

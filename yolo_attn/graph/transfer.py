@@ -27,24 +27,9 @@ from ultralytics.nn.modules import Detect
 from ultralytics.utils import LOGGER
 
 from yolo_attn.errors import UsageError
-from yolo_attn.graph.rows import AttentionSlot, strip_attention
+from yolo_attn.graph.rows import base_layout
 
-__all__ = ("AttentionSlot", "base_layout", "tensor_signature", "check_transfer", "load_weights", "TransferMixin")
-
-
-def _model_dict(d) -> dict:
-    if not isinstance(d, dict) or "backbone" not in d:
-        raise ValueError("expected an ultralytics model dict with 'backbone' and 'head' (yaml_model_load or model.yaml)")
-    return d
-
-
-def base_layout(d: dict) -> list:
-    """Map each layer index of model dict ``d`` to its base index (``int``) or, for attention rows, an ``AttentionSlot``.
-
-    The base is ``d`` with its registered-attention rows removed and the indices closed up; e.g. for
-    ``yolov5n-se.yaml`` (SE at index 9) the result is ``[0, ..., 8, AttentionSlot(8, 'SE', 0), 9, ..., 24]``.
-    """
-    return strip_attention(_model_dict(d))[0]
+__all__ = ("tensor_signature", "is_yolov5_weights", "check_transfer", "load_weights")
 
 
 def _layers(model) -> nn.Sequential:
@@ -79,7 +64,7 @@ def _describe(model) -> str:
     return f"{name} (scale {scale}; base: {len(base)} layers, {params:,} base parameters)"
 
 
-def _is_yolov5(ckpt) -> bool:
+def is_yolov5_weights(ckpt) -> bool:
     """A checkpoint saved by the YOLOv5 repository (path or one already read by ``yolo_attn.anchor.checkpoint``)."""
     from yolo_attn.anchor.checkpoint import YOLOv5Checkpoint, is_yolov5_checkpoint
 
@@ -140,7 +125,7 @@ def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) ->
     """
     if hasattr(model, "model") and not isinstance(model.model, nn.Sequential):  # a YOLO object
         model = model.model
-    if _is_yolov5(ckpt):  # saved by the YOLOv5 repository: read without its code (graph/transfer_yolov5.py)
+    if is_yolov5_weights(ckpt):  # saved by the YOLOv5 repository: read without its code (graph/transfer_yolov5.py)
         from yolo_attn.graph.transfer_yolov5 import load_yolov5_weights
 
         return load_yolov5_weights(model, ckpt, verbose=verbose, label=label)
@@ -209,7 +194,7 @@ def check_transfer(cfg, ckpt, label: str | None = None) -> None:
     than the model yaml ``cfg``; builds the model on the CPU once (no weights are copied)."""
     from ultralytics.nn.tasks import DetectionModel
 
-    if _is_yolov5(ckpt):
+    if is_yolov5_weights(ckpt):
         from yolo_attn.graph.transfer_yolov5 import check_yolov5_transfer
 
         return check_yolov5_transfer(cfg, ckpt, label)
@@ -217,37 +202,3 @@ def check_transfer(cfg, ckpt, label: str | None = None) -> None:
     model = DetectionModel(cfg, verbose=False)
     if tensor_signature(src) != tensor_signature(model):
         raise UsageError(_mismatch(src, model, label or name))
-
-
-class TransferMixin:
-    """Trainer mixin: ``get_model`` builds the model and loads ``weights`` with ``load_weights`` (base-index mapping)
-
-    instead of ultralytics' index-matching ``model.load``. ultralytics' trainer passes both ``pretrained=`` weights and
-    a resumed ``last.pt`` through ``get_model``; a resumed checkpoint has the model's own layout, so it loads 1:1.
-    """
-
-    def setup_model(self):
-        """A ``pretrained=`` checkpoint saved by the YOLOv5 repository: ultralytics' ``load_checkpoint`` refuses it,
-        so the model is built without it and ``get_model`` loads it through ``load_weights``."""
-        given = getattr(self.args, "pretrained", None)
-        if not (isinstance(given, (str, Path)) and not self.resume and _is_yolov5(given)):
-            return super().setup_model()
-        self._yolov5_weights, self.args.pretrained = given, True
-        try:
-            return super().setup_model()
-        finally:
-            self.args.pretrained, self._yolov5_weights = given, None
-
-    def get_model(self, cfg=None, weights=None, verbose=True):
-        model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
-        if not self.args.resume and isinstance(getattr(model, "yaml", None), dict):
-            from yolo_attn.graph.base import START_KEY
-
-            # provenance: a resume rewrites args.yaml, the checkpoint's model yaml keeps what the run started as
-            model.yaml[START_KEY] = {"model": str(self.args.model), "pretrained": self.args.pretrained}
-        weights = weights or getattr(self, "_yolov5_weights", None)
-        if weights:
-            given = getattr(self.args, "pretrained", None)
-            label = f"--weights {given}" if isinstance(given, (str, Path)) and not self.args.resume else None
-            load_weights(model, weights, verbose=verbose, label=label)
-        return model

@@ -1,7 +1,7 @@
 """Weights from a checkpoint saved by the YOLOv5 repository (``yolo_attn.anchor.checkpoint``) into our models.
 
 ``load_weights`` routes such files here. The checkpoint's tensors are matched layer by layer through the *base*
-layout (``graph.transfer.base_layout``), so base layers land on their new indices across inserted attention rows and
+layout (``graph.rows.base_layout``), so base layers land on their new indices across inserted attention rows and
 attention layers carry over at equal slots, exactly as for ultralytics checkpoints.
 
 - Into an anchor-based model (YOLOv5's head, ``AnchorDetect``): every tensor. YOLOv5's head emits, per anchor,
@@ -25,7 +25,7 @@ from ultralytics.utils import LOGGER
 from yolo_attn.anchor.checkpoint import UnsafeCheckpointError, YOLOv5Checkpoint, read_yolov5_checkpoint
 from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import AttentionSlot
-from yolo_attn.graph.transfer import base_layout
+from yolo_attn.graph.rows import base_layout
 
 __all__ = ("load_yolov5_weights", "check_yolov5_transfer", "read_checkpoint_or_usage_error")
 

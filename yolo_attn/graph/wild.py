@@ -1,8 +1,8 @@
 """A yaml from the wild, built and rewritten: the logic of ``python -m yolo_attn check|fix``.
 
-``build_yaml(path, scale)`` builds a model yaml the way ``YOLO(path)`` does (ultralytics' ``yaml_model_load`` then
-``DetectionModel``; a YOLOv5-format yaml with ``anchors:`` and ``Detect, [nc, anchors]`` gets the anchor head,
-``yolo_attn.anchor``) and returns the notes of every converted row. ``dialect_dict(d, notes)`` rewrites the rows in
+``load_yaml(path, scale)`` reads a model yaml the way ``YOLO(path)`` does (ultralytics' ``yaml_model_load``) and
+``build_yaml(d)`` builds it (``DetectionModel``; a YOLOv5-format yaml with ``anchors:`` and ``Detect, [nc, anchors]``
+gets the anchor head, ``yolo_attn.anchor``) and returns the notes of every converted row. ``dialect_dict(d, notes)`` rewrites the rows in
 yolo_attn's own dialect (our class names, no channel arguments); ``write_dialect_yaml`` writes it one row per line
 with ``# i`` comments, keeping every other key (``nc``, ``scales`` or the multiples, ``anchors``) and each ``from``.
 """
@@ -12,11 +12,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import yaml
 
-from yolo_attn.graph.rows import model_rows, numbered_row_lines, strip_attention as _strip_rows
+from yolo_attn.graph.rows import flow_text, model_rows, strip_attention, write_rows_yaml
 
-__all__ = ("load_yaml", "build_yaml", "strip_attention", "attention_cost", "dialect_dict", "write_dialect_yaml")
+__all__ = ("load_yaml", "build_yaml", "base_model_dict", "attention_cost", "dialect_dict", "write_dialect_yaml")
 
 
 def load_yaml(path, scale: str | None = None) -> dict:
@@ -47,11 +46,11 @@ def build_yaml(d: dict):
     return model, list(notes)
 
 
-def strip_attention(d: dict) -> dict:
+def base_model_dict(d: dict) -> dict:
     """Model dict ``d`` without its attention rows (``yolo_attn.graph.rows.strip_attention``: a reader of an attention
     layer reads its input): the base the attention cost is measured against."""
     out = copy.deepcopy(d)
-    _, base = _strip_rows(d)
+    _, base = strip_attention(d)
     keep = [[list(src) if len(src) > 1 or isinstance(row_f, list) else src[0], n, m, copy.deepcopy(a)]
             for (src, n, m, a), row_f in zip(base, _base_froms(d))]
     nb = sum(1 for row in (d.get("backbone") or []) if not is_attention_row(row))
@@ -74,7 +73,7 @@ def attention_cost(model, d: dict, imgsz: int = 640) -> tuple[int, float]:
     """(parameters, GFLOPs at ``imgsz``) that the attention layers add to the base model."""
     from ultralytics.utils.torch_utils import get_flops
 
-    base = build_model(strip_attention(d))
+    base = build_model(base_model_dict(d))
     params = sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in base.parameters())
     return params, get_flops(model, imgsz) - get_flops(base, imgsz)
 
@@ -89,24 +88,12 @@ def dialect_dict(d: dict, notes) -> tuple[dict, list[str]]:
             note = by_layer.get(i)
             if note is not None:
                 new = [row[0], row[1], note.target, list(note.our_args)]
-                changes.append(f"layer {i}: {_flow(row)} -> {_flow(new)}  ({note.text.split(': ', 1)[1]})")
+                changes.append(f"layer {i}: {flow_text(row)} -> {flow_text(new)}  ({note.text.split(': ', 1)[1]})")
                 row[2], row[3] = new[2], new[3]
             i += 1
     return out, changes
 
 
-def _flow(value) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=1 << 16, sort_keys=False).strip()
-
-
 def write_dialect_yaml(d: dict, path, source: str) -> Path:
     """Write ``d`` one row per line with ``# i`` comments; every other key kept as it was read."""
-    path = Path(path)
-    lines = [f"# yolo_attn dialect of {source}, written by python -m yolo_attn fix", ""]
-    skip = {"backbone", "head", "yaml_file", "scale"}
-    top = {k: v for k, v in d.items() if k not in skip}
-    if top:
-        lines.append(yaml.safe_dump(top, sort_keys=False, default_flow_style=None, width=120).rstrip())
-    lines += numbered_row_lines(d, _flow)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_rows_yaml(d, path, [f"yolo_attn dialect of {source}, written by python -m yolo_attn fix"])

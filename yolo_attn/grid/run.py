@@ -3,8 +3,8 @@
 ``run_grid(cells, ...)`` skips finished cells, resumes interrupted ones from their ``last.pt``, runs the rest as Ray
 Tune trials (FIFO, no early stopping, ``cpus``/``gpus`` per trial, ``max_concurrent``, ``retries``) on a local Ray
 cluster or the one at ``address``, prints progress lines while they run, and ends with the comparison and the
-module x placement heatmap (``yolo_attn.grid.report``). A trial runs ``yolo_attn.cli.train.run(cell argv)``: the same
-code path as ``python train_attn.py``.
+module x placement heatmap (``yolo_attn.grid.report``). A trial runs ``train_argv(cell argv)``, which
+``ablate_attn.py`` gives as ``yolo_attn.cli.train.run``: the same code path as ``python train_attn.py``.
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ def require_ray():
     return tune
 
 
-def cell_trial(config: dict) -> dict:
-    """Ray Tune trainable for one cell: train (or resume) it with ``train_cli.run``; return its best metrics."""
+def cell_trial(config: dict, train_argv=None) -> dict:
+    """Ray Tune trainable for one cell: train (or resume) it with ``train_argv`` (``run_grid``); return its best
+    metrics."""
     for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"):  # a preset RANK would push ultralytics into DDP code paths
         os.environ.pop(k, None)
     import ray
 
     import yolo_attn  # noqa: F401  (registers the modules before any yaml is built on this node)
-    from yolo_attn.cli.train import run
 
     cell = config["cell"]
     t0 = time.time()
@@ -48,7 +48,7 @@ def cell_trial(config: dict) -> dict:
     if state == UNFINALISED:
         finalise(cell["run_dir"])
     elif state != DONE:
-        run(cell_argv(cell))
+        train_argv(cell_argv(cell))
     import torch
 
     out = {"cell": cell["name"], "state_before": state, "node_id": ray.get_runtime_context().get_node_id(),
@@ -121,10 +121,14 @@ def _callback(progress: _Progress):
     return ProgressCallback()
 
 
-def run_grid(cells: list[Cell], grid_dir, *, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
+def run_grid(cells: list[Cell], grid_dir, *, train_argv, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
              max_concurrent: int | None = None, retries: int = 1, address: str | None = None,
              echo=print, prepare=None) -> dict[str, dict]:
     """Train every unfinished cell as a Ray Tune trial; return ``{cell name: status}``.
+
+    ``train_argv(argv)`` trains one cell's command line: ``yolo_attn.cli.train.run``, so a cell trains exactly what
+    ``python train_attn.py ARGV`` trains. The caller (``ablate_attn.py``) hands it in, so the grid does not import the
+    command lines (docs/ARCHITECTURE.md); a module-level function, Ray ships it to the trials by reference.
 
     status: ``{"status": "finished"|"failed"|"interrupted"|"not started", "this_run": "trained"|"skipped"|
     "finalised"|"", "error": str, "node_id", "seconds", "torch_threads", **best metrics}``. "skipped": finished by an
@@ -156,7 +160,7 @@ def run_grid(cells: list[Cell], grid_dir, *, cpus_per_trial: float = 1, gpus_per
         if prepare is not None:
             prepare()
         try:
-            _fit(tune, todo, len(cells), grid_dir, status, echo, cpus_per_trial=cpus_per_trial,
+            _fit(tune, todo, len(cells), grid_dir, status, echo, train_argv, cpus_per_trial=cpus_per_trial,
                  gpus_per_trial=gpus_per_trial, max_concurrent=max_concurrent, retries=retries)
         except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's own handler
             status["_interrupted"] = True
@@ -175,8 +179,8 @@ def run_grid(cells: list[Cell], grid_dir, *, cpus_per_trial: float = 1, gpus_per
     return status
 
 
-def _fit(tune, todo: list[Cell], total: int, grid_dir: Path, status: dict, echo, *, cpus_per_trial, gpus_per_trial,
-         max_concurrent, retries) -> None:
+def _fit(tune, todo: list[Cell], total: int, grid_dir: Path, status: dict, echo, train_argv, *, cpus_per_trial,
+         gpus_per_trial, max_concurrent, retries) -> None:
     """Run ``todo`` as Tune trials; fill ``status`` for every trial that finished or failed."""
     import ray
 
@@ -188,7 +192,8 @@ def _fit(tune, todo: list[Cell], total: int, grid_dir: Path, status: dict, echo,
                          f"cluster has {res.get('GPU', 0):g} GPUs and {res.get('CPU', 0):g} CPUs; no trial could start")
     progress = _Progress(total, total - len(todo), echo)
     tuner = tune.Tuner(
-        tune.with_resources(cell_trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
+        tune.with_resources(tune.with_parameters(cell_trial, train_argv=train_argv),
+                            {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
         param_space={"cell": tune.grid_search([c.as_dict() for c in todo])},
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None,
                                     trial_name_creator=lambda t: t.config["cell"]["name"],

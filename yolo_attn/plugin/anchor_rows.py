@@ -21,9 +21,10 @@ import copy
 import functools
 import sys
 
-__all__ = ("HeadInputs", "is_anchor_yaml", "route_rows", "wrap_head_init", "finish_model")
+from yolo_attn.graph.anchors import is_anchor_row
+from yolo_attn.graph.rows import model_rows
 
-HEAD_NAMES = ("Detect", "AnchorDetect")
+__all__ = ("HeadInputs", "route_rows", "wrap_head_init", "finish_model")
 
 
 class HeadInputs(list):
@@ -34,30 +35,11 @@ class HeadInputs(list):
         return self[-1]
 
 
-def _rows(d: dict) -> list:
-    return list(d.get("backbone") or []) + list(d.get("head") or [])
-
-
-def _is_anchor_row(d: dict, row) -> bool:
-    if not isinstance(row, (list, tuple)) or len(row) != 4 or row[2] not in HEAD_NAMES:
-        return False
-    args = row[3] or []
-    if row[2] == "AnchorDetect":
-        return True
-    return len(args) >= 2 and (args[1] == "anchors" and "anchors" in d or isinstance(args[1], (list, int))
-                               and not isinstance(args[1], bool))
-
-
-def is_anchor_yaml(d) -> bool:
-    """Whether the model dict's head is YOLOv5's anchor-based ``Detect, [nc, anchors]`` (or ``AnchorDetect``)."""
-    return isinstance(d, dict) and any(_is_anchor_row(d, r) for r in _rows(d))
-
-
 def route_rows(d: dict) -> bool:
     """Rewrite anchor-based head rows of ``d`` (parse_model's copy) for ``AnchorDetect``; True if there were any."""
     found = False
-    for row in _rows(d):
-        if not _is_anchor_row(d, row):
+    for row in model_rows(d):
+        if not is_anchor_row(d, row):
             continue
         args = list(row[3])
         if len(args) >= 2 and args[1] == "anchors":

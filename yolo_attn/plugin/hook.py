@@ -74,7 +74,9 @@ class BuildSite:
         return (self.d or {}).get("yaml_file") or "model yaml"
 
     def rows(self) -> list:
-        return list((self.d or {}).get("backbone") or []) + list((self.d or {}).get("head") or [])
+        from yolo_attn.graph.rows import model_rows
+
+        return model_rows(self.d or {})
 
     def row_name(self):
         """The module name written in row ``i`` (an alias stays an alias here), or None."""
@@ -177,10 +179,10 @@ def _check_layers(d: dict) -> None:
     """The yaml pre-check run before parse_model (the one place to add more): fail early, naming the layer, on
     malformed rows and unknown module names; normalise ``[[k], n, Attn, args]`` to ``k``."""
     from yolo_attn.graph.checks import check_graph  # lazy: checks imports ultralytics' LOGGER
-    from yolo_attn.graph.rows import is_attention
+    from yolo_attn.graph.rows import is_attention, model_rows
 
     yaml_file = d.get("yaml_file", "model yaml")
-    layers = list(d.get("backbone", [])) + list(d.get("head", []))
+    layers = model_rows(d)
     for i, layer in enumerate(layers):
         if not isinstance(layer, (list, tuple)) or len(layer) != 4:
             raise ValueError(f"{yaml_file}: layer {i} is {layer!r}; each layer is [from, number, module, args]")

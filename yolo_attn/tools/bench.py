@@ -40,7 +40,6 @@ import torch  # noqa: E402
 import yolo_attn  # noqa: E402
 from yolo_attn.reference import seed as bench_reference  # noqa: E402
 from yolo_attn.analysis.timer import round_robin  # noqa: E402
-from yolo_attn.engine.compile import compile_attention  # noqa: E402
 
 __all__ = ("TARGETS", "MODULES", "time_interleaved", "bench_modules", "bench_models", "bench_train_step", "main")
 

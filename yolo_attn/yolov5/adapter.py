@@ -19,7 +19,7 @@ import warnings
 
 from yolo_attn.graph.aliases import ALIASES
 from yolo_attn.plugin.hook import SITE_FINDERS, BuildSite
-from yolo_attn.registry import ATTENTION_REGISTRY, add_registry_listener
+from yolo_attn.registry import add_registry_listener
 
 __all__ = ("YOLOv5Adapter", "BASE_MODULE_NAMES")
 

@@ -1,6 +1,6 @@
 """What ``yolo_attn.engine.train.train`` does for the anchor-based head: which configs get it (``--anchors``, or a
 YOLOv5-format yaml), their effective yaml in ``project/cfg``, hyp.scratch-low defaults per config, the YOLOv5-only
-settings, and the trainer for a resumed anchor-based checkpoint."""
+settings, and the trainer of every run (``trainer_for``: the one place that chooses it)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from pathlib import Path
 from yolo_attn.anchor.hyp import TRAINER_DEFAULTS, defaults_line, split_yolov5_only
 from yolo_attn.errors import UsageError
 
-__all__ = ("anchor_settings", "resume_trainer")
+__all__ = ("anchor_settings", "trainer_for")
 
 
 def _is_anchor_cfg(cfg) -> bool:
-    from yolo_attn.anchor.config import load_model_dict
-    from yolo_attn.plugin.anchor_rows import is_anchor_yaml
+    from yolo_attn.graph.anchors import is_anchor_yaml, load_model_dict
 
     try:
         return is_anchor_yaml(load_model_dict(cfg))
@@ -26,7 +25,7 @@ def anchor_settings(cfgs: list[str], anchors, noautoanchor: bool, overrides: dic
     """``(cfgs, per_cfg, note)``: configs with anchor-based ones rewritten to ``project/cfg/<stem>-anchors.yaml``,
     per config the extra ``train_one`` keywords (scratch-low defaults not in ``overrides``, ``yolov5_hyp``), and
     the ``defaults:`` line. Pops the YOLOv5-only settings (``obj``, ``anchor_t``, ...) out of ``overrides``."""
-    from yolo_attn.anchor.config import anchor_cfg
+    from yolo_attn.graph.anchors import anchor_cfg
 
     yolov5_only = split_yolov5_only(overrides)
     folder = Path(project) / "cfg"
@@ -47,13 +46,16 @@ def anchor_settings(cfgs: list[str], anchors, noautoanchor: bool, overrides: dic
     return out, per_cfg, defaults_line(overrides, yolov5_only) if any_anchor else ""
 
 
-def resume_trainer(ckpt: dict, default):
-    """The trainer to resume a checkpoint with: ``AnchorDetectionTrainer`` for the anchor-based head."""
+def trainer_for(task: str, model):
+    """The trainer class of a run: ``AnchorDetectionTrainer`` for YOLOv5's anchor-based head (gains, AutoAnchor),
+    else yolo_attn's trainer for ``task``. ``model``: the model being trained, or a checkpoint dict to resume."""
     from yolo_attn.anchor.model import HEAD_ANCHOR, head_kind
+    from yolo_attn.engine.trainers import TRAINERS
 
-    model = ckpt.get("ema") or ckpt.get("model")
+    if isinstance(model, dict):
+        model = model.get("ema") or model.get("model")
     if head_kind(model) == HEAD_ANCHOR:
-        from yolo_attn.anchor.trainer import AnchorDetectionTrainer
+        from yolo_attn.engine.anchor.trainer import AnchorDetectionTrainer
 
         return AnchorDetectionTrainer
-    return default
+    return TRAINERS[task]

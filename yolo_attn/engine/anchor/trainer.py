@@ -1,6 +1,6 @@
 """``AnchorDetectionTrainer``: yolo_attn's detection trainer for the anchor-based YOLOv5 head.
 
-ultralytics' trainer builds the model from the yaml (an ``AnchorDetectionModel``, see ``plugin/anchor_rows``) and
+ultralytics' trainer builds the model from the yaml (an ``AnchorDetectionModel``, see ``yolo_attn.plugin.anchor_rows``) and
 reads the loss items' names from the loss (``box_loss obj_loss cls_loss``). This adds what YOLOv5's train.py does
 around it: the loss gains scaled by levels, classes and image size (``model.hyp``), and AutoAnchor on the training
 labels before the EMA copy is made (skipped on resume or with ``noautoanchor: true`` in the model's ``hyp``).
@@ -33,6 +33,8 @@ class YOLOv5Settings:
 
 class AnchorDetectionTrainer(AttnDetectionTrainer):
     """``AttnDetectionTrainer`` plus YOLOv5's loss gains and AutoAnchor (module docstring)."""
+
+    takes_yolov5_hyp = True  # train_one hands it the YOLOv5-only settings (``YOLOv5Settings``)
 
     def _head(self):
         head = unwrap_model(self.model).model[-1]
