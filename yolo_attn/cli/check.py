@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from yolo_attn.engine.checks import UsageError
+from yolo_attn.errors import UsageError
 
 __all__ = ("build_parser", "main", "load_or_usage")
 

@@ -1,7 +1,8 @@
 """Checks of the numeric and device flags shared by train and val, and where a run folder goes.
 
-Each check turns a mistake into an error that names the flag and the fix, before ultralytics starts. Configs,
-datasets and checkpoints have modules of their own (``configs``, ``datasets``, ``checkpoints``).
+Each check turns a mistake into an error that names the flag and the fix, before ultralytics starts. Configs and
+checkpoints have modules of their own (``engine.configs``, ``engine.checkpoints``), datasets theirs in
+``yolo_attn.data`` (``data.lookup``).
 """
 
 from __future__ import annotations

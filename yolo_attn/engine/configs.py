@@ -102,7 +102,7 @@ def check_model_cfg(cfg: str) -> None:
 
     from ultralytics.nn import tasks
 
-    try:  # parse_model's pre-check (yolo_attn.plugin.hook) runs yaml_checks.check_graph: bad 'from' indices named per layer
+    try:  # parse_model's pre-check (yolo_attn.plugin.hook) runs graph.checks.check_graph: bad 'from' indices named per layer
         tasks.parse_model(copy.deepcopy(tasks.yaml_model_load(cfg)), 3, verbose=False)
     except (KeyError, ValueError) as e:
         msg = str(e.args[0] if isinstance(e, KeyError) and e.args else e)

@@ -5,6 +5,8 @@ ICML 2021, http://proceedings.mlr.press/v139/yang21o.html. Reference code: seed 
 the authors' ``simam_module`` (ZjjConan/SimAM).
 """
 
+from __future__ import annotations
+
 import torch
 import torch.nn as nn
 from torch.autograd.function import once_differentiable
@@ -22,7 +24,7 @@ class _SimAMFunction(torch.autograd.Function):
     is the in-place inference tail and only ``x`` is kept. Backward, with ``a`` the weights, ``t = d^2 / s`` and
     ``q = g x a (1 - a)`` (the gradient reaching the sigmoid's input):
     ``dL/dd = 2 d (q / s + k)`` with ``k = -4 sum(q t) / (n s)`` (through ``s``), and since ``d = x - mean(x)``,
-    ``dL/dx = g a + dL/dd - mean(dL/dd)``. Checked against autograd on the seed's code (tests/test_fast_paths.py).
+    ``dL/dx = g a + dL/dd - mean(dL/dd)``. Checked against autograd on the seed's code (tests/models/test_fast_paths.py).
     """
 
     @staticmethod

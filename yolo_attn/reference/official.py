@@ -2,7 +2,7 @@
 
 ECA, CA, GAM, SA, NAM, TripletAttention, GC and BAM as their official repositories write them (sources and commits in
 each docstring), with the official parameter names and initialisation, so the official state dicts load into both
-these and yolo_attn's modules. ``tests/test_more_modules.py`` holds each shipped module against them. They are written
+these and yolo_attn's modules. ``tests/models/test_more_modules.py`` holds each shipped module against them. They are written
 plainly, not optimised; do not "fix" them.
 """
 

@@ -2,7 +2,7 @@
 
 Sources (``/work/shared/seeds/``, Chinese blog posts): 000 ``SRMLayer``, 001 ``SElayer``, 002 first listing
 (``ChannelAttention``, ``SpatialAttention``, ``CBAM``), 003 ``Simam_module``, 004 ``EMA``. The one copy that the
-tests (``tests/test_modules_equivalence.py``, ``tests/test_fast_paths.py``) hold SE, CBAM, SimAM, SRM and EMA against
+tests (``tests/models/test_modules_equivalence.py``, ``tests/models/test_fast_paths.py``) hold SE, CBAM, SimAM, SRM and EMA against
 and that ``yolo_attn.tools.bench`` times them against. Do not optimise or "fix" anything here: it is the baseline.
 """
 
