@@ -63,7 +63,7 @@ _GC = (PeerArg("ratio", 1 / 16, "reduction", _ratio_to_reduction),
        PeerArg("fusion_types", ("channel_add",), "fusion_types", lambda v: tuple(v)))
 
 ALIASES: dict[str, Alias] = {a.name: a for a in (
-    # the seed code (/work/shared/seeds, restated in yolo_attn/reference/seed.py)
+    # the seed code the user handed over (restated in yolo_attn/reference/seed.py)
     Alias("SElayer", "SE", "seed 001 SElayer(channel, reduction=16)", _SE),
     Alias("Simam_module", "SimAM", "seed 003 Simam_module(channels=None, e_lambda=1e-4)", _SIMAM),
     Alias("SRMLayer", "SRM", "seed 000 / hyunjaelee410/style-based-recalibration-module SRMLayer(channel, "

@@ -1,6 +1,6 @@
 """REFERENCE CODE, not for use in models: the seed code, verbatim apart from imports and formatting.
 
-Sources (``/work/shared/seeds/``, Chinese blog posts): 000 ``SRMLayer``, 001 ``SElayer``, 002 first listing
+Sources (the seed files the user handed over, from Chinese blog posts): 000 ``SRMLayer``, 001 ``SElayer``, 002 first listing
 (``ChannelAttention``, ``SpatialAttention``, ``CBAM``), 003 ``Simam_module``, 004 ``EMA``. The one copy that the
 tests (``tests/models/test_modules_equivalence.py``, ``tests/models/test_fast_paths.py``) hold SE, CBAM, SimAM, SRM and EMA against
 and that ``yolo_attn.tools.bench`` times them against. Do not optimise or "fix" anything here: it is the baseline.
