@@ -254,7 +254,7 @@ def test_cli_fine_tune_attn_se_at_neck(plain_run, tmp_path):
     defaults = [ln for ln in out.splitlines() if ln.startswith("defaults: ")]
     assert len(defaults) == 1 and defaults[0].endswith(
         "; --weights fine-tune optimizer=AdamW, lr0=0.0001, warmup_epochs=0 (kept converged models' mAP50-95, "
-        "docs/PIPELINE.md; pass optimizer=... to choose your own)"), defaults
+        "docs/MEASUREMENTS.md; pass optimizer=... to choose your own)"), defaults
     assert "Transferred " not in out
     run = tmp_path / "runs" / "yolov5n-se-neck"
     args = yaml.safe_load((run / "args.yaml").read_text())

@@ -31,7 +31,7 @@ __all__ = (
 )
 
 # Defaults tuned for the embedded demo set: yolov5n-simam reaches mAP50 >= 0.8 in < 10 min on 2 CPU cores.
-# Workers: the fastest of 0/1/2 dataloader workers on the 2-core machine (measured, docs/PIPELINE.md).
+# Workers: the fastest of 0/1/2 dataloader workers on the 2-core machine (measured, docs/MEASUREMENTS.md).
 DEFAULT_EPOCHS = 15
 DEFAULT_IMGSZ = 128
 DEFAULT_BATCH = 16
@@ -40,7 +40,7 @@ DEMO_DEFAULTS = {"epochs": DEFAULT_EPOCHS, "imgsz": DEFAULT_IMGSZ, "batch": DEFA
 # Any other dataset: YOLOv5 train.py's defaults (workers capped at the CPU count, as ultralytics does).
 YOLOV5_DEFAULTS = {"epochs": 100, "imgsz": 640, "batch": 16, "workers": 8}
 # --weights without optimizer=...: the recipe that kept converged models' mAP50-95 in the fine-tune measurements
-# (docs/PIPELINE.md, "Measured: fine-tune recipes"). SGD lr0 0.01 (YOLOv5's hyp, the default before) lost up to 0.4;
+# (docs/MEASUREMENTS.md, "Measured: fine-tune recipes"). SGD lr0 0.01 (YOLOv5's hyp, the default before) lost up to 0.4;
 # warmup_epochs 0 because ultralytics' warmup starts the bias learning rate at warmup_bias_lr 0.1.
 FINETUNE_DEFAULTS = {"optimizer": "AdamW", "lr0": 0.0001, "warmup_epochs": 0}
 
@@ -52,7 +52,7 @@ def finetune_defaults(overrides: dict) -> tuple[dict, str]:
         return {}, ""
     used = {k: v for k, v in FINETUNE_DEFAULTS.items() if k not in overrides}
     return used, ("--weights fine-tune " + ", ".join(f"{k}={v}" for k, v in used.items()) +
-                  " (kept converged models' mAP50-95, docs/PIPELINE.md; pass optimizer=... to choose your own)")
+                  " (kept converged models' mAP50-95, docs/MEASUREMENTS.md; pass optimizer=... to choose your own)")
 
 
 def latest_last(project: str) -> str:
@@ -179,7 +179,7 @@ def resolve_defaults(data: str | None, device: str | None = None, **given) -> tu
     base = dict(DEMO_DEFAULTS if demo else YOLOV5_DEFAULTS)
     cpu = str(device).lower() in {"cpu", "mps"} or (device is None and not torch.cuda.is_available())
     capped = ""
-    if not demo and cpu:  # ultralytics trains with 0 workers on the CPU (measured fastest here too, docs/PIPELINE.md)
+    if not demo and cpu:  # ultralytics trains with 0 workers on the CPU (measured fastest here too, docs/MEASUREMENTS.md)
         base["workers"], capped = 0, "; workers 0 on the CPU, as ultralytics does"
     elif not demo:
         gpus = len([s for s in str(device or "0").split(",") if s.strip().isdigit()])
@@ -229,7 +229,7 @@ def train(
     or a path to one. ``compile_modules``: ``torch.compile`` the attention modules in each run (``--compile``).
     The model's task (detect or segment, from its yaml) picks the trainer; other tasks raise ``UsageError``.
     ``weights``: start every run from this checkpoint (``yolo_attn.load_weights``); unless ``optimizer`` is given,
-    such a fine-tune uses ``FINETUNE_DEFAULTS`` (measured, docs/PIPELINE.md) instead of ultralytics' ``auto``.
+    such a fine-tune uses ``FINETUNE_DEFAULTS`` (measured, docs/MEASUREMENTS.md) instead of ultralytics' ``auto``.
     ``attn``/``at``/``attn_args``: insert module ``attn`` into each base ``cfg`` at placement(s) ``at`` (default
     ``"backbone"``; ``"neck"``, ``"6,8"``, ``["stages", 4]``) with its own args (``"8"`` or ``[8]``); the generated yaml
     is written to ``project/cfg/<base>-<module>-<at>.yaml`` and names the run. ``cfg`` defaults to

@@ -66,7 +66,7 @@ def honour_cpu_workers(trainer, workers) -> None:
     """Set ``trainer.args.workers`` to an explicit ``workers`` on a CPU run.
 
     ultralytics' ``BaseTrainer`` sets ``workers=0`` for every CPU run, so ``--workers 2`` on a CPU would be ignored
-    silently; an explicit ``workers`` override wins here (the demo's measured default is 0, docs/PIPELINE.md).
+    silently; an explicit ``workers`` override wins here (the demo's measured default is 0, docs/MEASUREMENTS.md).
     """
     if workers is not None and trainer.device.type == "cpu":
         trainer.args.workers = int(workers)
