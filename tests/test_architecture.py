@@ -167,6 +167,30 @@ def test_the_tree_names_no_file_that_is_gone():
     assert not gone, "\n".join(gone)
 
 
+MAX_MODULES = 12  # per folder, ``__init__.py`` not counted; models/ (one file per attention family) aside
+
+
+def oversized_folders(package: Path = PACKAGE) -> list[str]:
+    out = []
+    for folder in sorted({p.parent for p in package.rglob("*.py")}):
+        n = sum(1 for p in folder.glob("*.py") if p.name != "__init__.py")
+        if folder.name != "models" and n > MAX_MODULES:
+            out.append(f"{folder.relative_to(package.parent).as_posix()}/: {n} modules, at most {MAX_MODULES}; group "
+                       f"some into a subfolder (as engine/anchor/) and name it in docs/ARCHITECTURE.md")
+    return out
+
+
+def test_no_folder_holds_more_than_twelve_modules(tmp_path):
+    assert not oversized_folders(), "\n".join(oversized_folders())
+    big = tmp_path / "yolo_attn" / "big"
+    big.mkdir(parents=True)
+    for i in range(MAX_MODULES + 1):
+        (big / f"m{i}.py").write_text("")
+    assert oversized_folders(tmp_path / "yolo_attn") == [
+        "yolo_attn/big/: 13 modules, at most 12; group some into a subfolder (as engine/anchor/) and name it in "
+        "docs/ARCHITECTURE.md"]
+
+
 # The checks themselves must be able to fail: a forbidden import, a circle and an unnamed file are found.
 
 def test_a_forbidden_import_is_named_with_its_file_and_rule(monkeypatch, tmp_path):
