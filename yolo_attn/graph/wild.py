@@ -10,21 +10,27 @@ with ``# i`` comments, keeping every other key (``nc``, ``scales`` or the multip
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import yaml
 
 from yolo_attn.graph.rows import model_rows, numbered_row_lines, strip_attention as _strip_rows
 
-__all__ = ("load_yaml", "build_yaml", "strip_attention", "attention_cost", "dialect_dict", "write_dialect_yaml")
+HEADER = "# yolo_attn dialect of"  # the first line of every file fix writes: fix may replace such a file
+
+__all__ = ("HEADER", "load_yaml", "build_yaml", "strip_attention", "attention_cost", "dialect_dict", "write_dialect_yaml")
 
 
 def load_yaml(path, scale: str | None = None) -> dict:
     """The model dict as ``YOLO(path)`` reads it (scale from the file name, or ``scale``)."""
     from ultralytics.nn.tasks import yaml_model_load
 
+    from yolo_attn.graph.yaml_guard import check_layout
+
     d = yaml_model_load(str(path))
     d["yaml_file"] = Path(str(path)).name
+    check_layout(d)  # an empty file: one message, not ultralytics' KeyError('backbone')
     if scale:
         d["scale"] = scale
     return d
@@ -102,11 +108,16 @@ def _flow(value) -> str:
 def write_dialect_yaml(d: dict, path, source: str) -> Path:
     """Write ``d`` one row per line with ``# i`` comments; every other key kept as it was read."""
     path = Path(path)
-    lines = [f"# yolo_attn dialect of {source}, written by python -m yolo_attn fix", ""]
+    lines = [f"{HEADER} {source}, written by python -m yolo_attn fix", ""]
     skip = {"backbone", "head", "yaml_file", "scale"}
     top = {k: v for k, v in d.items() if k not in skip}
     if top:
         lines.append(yaml.safe_dump(top, sort_keys=False, default_flow_style=None, width=120).rstrip())
     lines += numbered_row_lines(d, _flow)
-    path.write_text("\n".join(lines) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:  # whole or not at all: a full temporary file beside it, then one rename
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

@@ -25,6 +25,7 @@ supported versions, or the plugin that replaced ``parse_model``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
@@ -208,6 +209,39 @@ def _check_layers(d: dict) -> None:
     check_graph(d)  # 'from' out of range / forward: a message naming the layer, not a raw IndexError; unread attention
 
 
+def check_untrusted(d: dict) -> None:
+    """Names resolve only to layer classes, arguments are literals, sizes bounded: ``yolo_attn.graph.yaml_guard``."""
+    from yolo_attn.graph.yaml_guard import MISSING, check_model_dict
+
+    check_model_dict(d, lambda name: vars(_adapter.tasks).get(name, MISSING), (_adapter.tasks.BaseModel,))
+
+
+@contextlib.contextmanager
+def safe_activation(d, verbose: bool = False):
+    """ultralytics evaluates ``activation:`` as Python: read it with ``ast`` instead (``yaml_guard.parse_activation``), set
+    ``Conv.default_act`` to the module and hide the text from ``parse_model`` while it runs; both restored after."""
+    from yolo_attn.graph.yaml_guard import parse_activation
+
+    act = d.get("activation") if isinstance(d, dict) else None
+    if not act:
+        yield
+        return
+    conv = _adapter.tasks.Conv
+    module = parse_activation(act, f"{d.get('yaml_file') or 'model yaml'}: activation")
+    before = conv.default_act
+    d.pop("activation")
+    conv.default_act = module
+    if verbose:
+        from ultralytics.utils import LOGGER
+
+        LOGGER.info(f"activation: {act}")
+    try:
+        yield
+    finally:
+        conv.default_act = before
+        d["activation"] = act
+
+
 def parse_model(d, ch, verbose=True):
     """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result. A YOLOv5-format head
     (``Detect, [nc, anchors]``) is built as ``AnchorDetect`` (``yolo_attn.plugin.anchor_rows``)."""
@@ -215,9 +249,10 @@ def parse_model(d, ch, verbose=True):
 
     anchor = False
     if isinstance(d, dict):
+        check_untrusted(d)
         anchor = anchor_rows.route_rows(d)
         _check_layers(d)
-    with build_scope():  # a row built n > 1 times is noted once
+    with build_scope(), safe_activation(d, verbose):  # a row built n > 1 times is noted once
         model, save = _adapter.parse_model(d, ch, verbose)
     if anchor:
         anchor_rows.finish_model(model, sys._getframe(1), _adapter.tasks)
