@@ -183,7 +183,12 @@ def _move_into(tmp: Path, dst: Path) -> None:
                 old = saved / f.relative_to(tmp)
                 old.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(target, old)
-            os.replace(f, target)
+            try:
+                os.replace(f, target)
+            except OSError:
+                if old is not None:
+                    os.replace(old, target)
+                raise
             done.append((f, target, old))
     except OSError:
         for f, target, old in reversed(done):
