@@ -20,6 +20,12 @@ def _fix(capsys, *argv):
     return code, out, [ln for ln in (out + err).splitlines() if ln.startswith("error:")], err
 
 
+def _file(p: Path, mode: int = 0o644) -> Path:
+    p.write_text("my notes\n")
+    os.chmod(p, mode)
+    return p
+
+
 @pytest.fixture
 def src(tmp_path):
     p = tmp_path / "yolov5s-mine.yaml"
@@ -34,10 +40,10 @@ def _tree(root):
 @pytest.mark.parametrize("make_out, words", [
     (lambda t, s: t / "missing" / "out.yaml", ["missing", "does not exist"]),
     (lambda t, s: t, ["is a directory"]),
-    (lambda t, s: (t / "ro.yaml").write_text("mine\n") or os.chmod(t / "ro.yaml", 0o444) or t / "ro.yaml", ["read-only"]),
+    (lambda t, s: _file(t / "ro.yaml", 0o444), ["read-only"]),
     (lambda t, s: os.link(s, t / "hard.yaml") or t / "hard.yaml", ["is the input", "link"]),
     (lambda t, s: os.symlink(s, t / "soft.yaml") or t / "soft.yaml", ["never overwrites its input"]),
-    (lambda t, s: (t / "notes.yaml").write_text("my notes\n") or t / "notes.yaml", ["not written by fix", "--force"]),
+    (lambda t, s: _file(t / "notes.yaml"), ["not written by fix", "--force"]),
 ])
 def test_bad_output_is_one_error_line_and_nothing_changes(tmp_path, capsys, src, make_out, words):
     out = make_out(tmp_path, src)
