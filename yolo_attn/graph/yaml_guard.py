@@ -217,7 +217,7 @@ def check_model_dict(d: dict, lookup, whole_models: tuple = (), string_arg=None)
     for i, row in enumerate(check_layout(d)):
         where = f"{_file(d)}: layer {i} {str(row)[:120]}"
         if not isinstance(row, (list, tuple)) or len(row) != 4:
-            raise UsageError(f"{where}: {_ROW_FORM}")
+            raise UsageError(f"{_file(d)}: layer {i} is {str(row)[:120]}; {_ROW_FORM}")
         _, n, name, args = row
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEATS:
             raise UsageError(f"{where}: number (repeats) {n!r} is out of range; give an integer 1 to {MAX_REPEATS}")
