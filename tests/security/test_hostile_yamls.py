@@ -106,12 +106,12 @@ HOSTILE = [
     ("hyp-anchor_t-neg", V5, _top(hyp={"anchor_t": -4}), ["anchor_t=-4", "(1, 1000]"]),
     ("hyp-obj-text", V5, _top(hyp={"obj": "abc"}), ["obj='abc'", "[0, 1000]"]),
 ]
+CASES = {c[0]: c for c in HOSTILE}
 
 
 def _write(tmp_path, case) -> tuple[Path, Path]:
     name, base, edit, _ = case
     marker = tmp_path / "MARKER"
-    Payload(marker)  # noqa: B018 (the payload class is defined; files below reference the marker)
     with open(marker.with_suffix(".pt"), "wb") as f:
         pickle.dump(Payload(marker), f)  # what a `torch_load` row would load, were it called
     path = tmp_path / f"yolov5n-{name}.yaml"
@@ -165,7 +165,7 @@ def test_hostile_yaml_through_train_cfg_is_one_error_line_and_no_run(tmp_path, c
 
 def test_hostile_yaml_in_real_processes(tmp_path):
     """``python -m yolo_attn check`` and ``train_attn.py --cfg`` as programs: exit 2, one line, no marker."""
-    for case in (HOSTILE[0], HOSTILE[6]):
+    for case in (CASES["act-import"], CASES["torch_load"]):
         path, marker = _write(tmp_path, case)
         for cmd in ([sys.executable, "-m", "yolo_attn", "check", str(path)],
                     [sys.executable, str(REPO / "train_attn.py"), "--cfg", str(path), "--project", str(tmp_path / "r")]):
@@ -178,7 +178,7 @@ def test_hostile_yaml_in_real_processes(tmp_path):
 
 def test_the_torch_load_payload_is_live(tmp_path):
     """The marker payload used above really writes the marker when loaded: the refusals are not vacuous."""
-    _, marker = _write(tmp_path, HOSTILE[6])
+    _, marker = _write(tmp_path, CASES["torch_load"])
     with open(marker.with_suffix(".pt"), "rb") as f:
         pickle.load(f)
     assert marker.exists()

@@ -27,8 +27,8 @@ import torch.nn as nn
 
 from yolo_attn.errors import UsageError
 
-__all__ = ("MAX_ROWS", "MAX_REPEATS", "MAX_ANCHORS", "MAX_ARG_CHARS", "MISSING", "check_layout", "check_model_dict", "layer_class",
-           "parse_activation", "check_anchors", "check_string_arg", "yolov5_string_arg", "ACTIVATIONS")
+__all__ = ("MAX_ROWS", "MAX_REPEATS", "MAX_ANCHORS", "MAX_ARG_CHARS", "MISSING", "check_layout", "check_model_dict",
+           "layer_class", "parse_activation", "check_anchors", "check_string_arg", "yolov5_string_arg", "ACTIVATIONS")
 
 MAX_ROWS = 1000  # the largest shipped or ultralytics yaml has ~40 rows; 10,000 rows is a MemoryError
 MAX_REPEATS = 100  # a row's n before depth_multiple; real yamls use 1-9 (30,000,000 is a MemoryError)
@@ -132,7 +132,8 @@ def parse_activation(text, where: str = "model yaml: activation") -> nn.Module:
 def check_anchors(anchors, where: str, levels: int | None = None):
     """``anchors``: a count per level (1..``MAX_ANCHORS``) or one row of positive pixel (w, h) pairs per level (the
     same count in each); returned unchanged. ``levels``: the head's input count, when known."""
-    example = "anchors: 3 (computed from the data) or [[10,13, 16,30, 33,23], [30,61, 62,45, 59,119], [116,90, 156,198, 373,326]]"
+    example = ("anchors: 3 (computed from the data) or "
+               "[[10,13, 16,30, 33,23], [30,61, 62,45, 59,119], [116,90, 156,198, 373,326]]")
     if isinstance(anchors, int) and not isinstance(anchors, bool):
         if not 1 <= anchors <= MAX_ANCHORS:
             raise UsageError(f"{where}: anchors {anchors} is out of range; give 1 to {MAX_ANCHORS} anchors per level, "
