@@ -10,7 +10,9 @@ unchanged (no input channels). The hook therefore, without copying or editing ul
    read out of ``parse_model``'s own frame and passed as ``c1``, and a bad argument becomes a ``ValueError`` naming
    the yaml layer (a first argument equal to those channels is read as the channel count, the fork convention, and peer
    class names are translated: ``yolo_attn.graph.dialect``);
-3. wraps ``tasks.parse_model`` to check the yaml first (:func:`_check_layers`), and ``tasks.check_yaml`` so
+3. wraps ``tasks.parse_model`` to check the yaml first (:func:`check_untrusted`: names resolve only to layer classes,
+   literal arguments, bounded sizes, ``yolo_attn.graph.yaml_guard``; :func:`_check_layers`), to build ``activation:``
+   without ``eval`` (:func:`safe_activation`), and ``tasks.check_yaml`` so
    ``YOLO("yolov5s-ema.yaml")`` also finds the configs shipped in ``yolo_attn/yaml`` after the user's own paths.
 
 Every contact of the model builder with ultralytics internals goes through :class:`UltralyticsAdapter`; the other
