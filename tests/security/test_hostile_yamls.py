@@ -97,6 +97,8 @@ HOSTILE = [
     ("rows-10000", BASE, lambda d, m: {**d, "head": [[-1, 1, "Conv", [8, 1, 1]]] * 10_000 + d["head"]}, ["10005 layers", "at most 1000"]),
     ("empty", None, None, ["empty", "backbone", "head"]),
     ("no-head", BASE, lambda d, m: {k: v for k, v in d.items() if k != "head"}, ["head: is missing"]),
+    ("nc-huge", BASE, _top(nc=10 ** 10), ["nc 10000000000", "1 to 100000"]),
+    ("nc-text", BASE, _top(nc="80; import os"), ["nc 80; import os", "out of range"]),
     ("anchors-0", V5, _top(anchors=0), ["anchors 0", "1 to 20"]),
     ("anchors-neg", V5, _top(anchors=-3), ["anchors -3", "1 to 20"]),
     ("anchors-huge", V5, _top(anchors=100000), ["anchors 100000", "1 to 20"]),

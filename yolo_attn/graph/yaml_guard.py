@@ -12,7 +12,7 @@ that the file can only name layers and give literals:
 - a string argument is a Python literal, a plain word, or a name the builder defines for yamls (``nc``,
   ``anchors``); YOLOv5's ``eval`` of it is made a plain lookup (:func:`yolov5_string_arg`);
 - sizes are bounded: at most ``MAX_ROWS`` rows, repeats ``n`` in 1..``MAX_REPEATS``, anchors 1..``MAX_ANCHORS`` per
-  level with positive finite sizes, short string arguments.
+  level with positive finite sizes, ``nc`` 1..``MAX_CLASSES``, short string arguments.
 
 Every failure is a :class:`~yolo_attn.errors.UsageError` naming the file, the layer or key, and the valid form.
 """
@@ -27,12 +27,13 @@ import torch.nn as nn
 
 from yolo_attn.errors import UsageError
 
-__all__ = ("MAX_ROWS", "MAX_REPEATS", "MAX_ANCHORS", "MAX_ARG_CHARS", "MISSING", "check_layout", "check_model_dict",
-           "layer_class", "parse_activation", "check_anchors", "check_string_arg", "yolov5_string_arg", "ACTIVATIONS")
+__all__ = ("MAX_ROWS", "MAX_REPEATS", "MAX_ANCHORS", "MAX_CLASSES", "MAX_ARG_CHARS", "MISSING", "check_layout",
+           "check_model_dict", "layer_class", "parse_activation", "check_anchors", "check_string_arg", "yolov5_string_arg", "ACTIVATIONS")
 
 MAX_ROWS = 1000  # the largest shipped or ultralytics yaml has ~40 rows; 10,000 rows is a MemoryError
 MAX_REPEATS = 100  # a row's n before depth_multiple; real yamls use 1-9 (30,000,000 is a MemoryError)
 MAX_ANCHORS = 20  # anchors per level (YOLOv5 uses 3); the head's width is anchors x (nc + 5)
+MAX_CLASSES = 100_000  # nc: ImageNet-21k has 21,841 classes; nc: 10**10 would size the head's convolutions by it
 MAX_ARG_CHARS = 200  # a string argument or activation: longer text is no layer argument
 MAX_LITERAL = 10 ** 6  # the largest number an activation's argument may be (nn.PReLU(num_parameters) allocates it)
 MISSING = object()
@@ -230,6 +231,10 @@ def check_model_dict(d: dict, lookup, whole_models: tuple = (), string_arg=None)
                 check_string_arg(a, where)
             elif isinstance(a, str):
                 args[j] = string_arg(a, where)
+    nc = d.get("nc")
+    if nc is not None and (isinstance(nc, bool) or not isinstance(nc, int) or not 1 <= nc <= MAX_CLASSES):
+        raise UsageError(f"{_file(d)}: nc {str(nc)[:40]} is out of range; the number of classes is an integer 1 to "
+                         f"{MAX_CLASSES}")
     if d.get("anchors") is not None:
         check_anchors(d["anchors"], f"{_file(d)}: anchors")
     if isinstance(d.get("hyp"), dict):
