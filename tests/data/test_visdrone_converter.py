@@ -2,6 +2,7 @@
 half-written (issue 22.8)."""
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -77,3 +78,35 @@ def test_failed_conversion_leaves_nothing_half_written(tmp_path, capsys):
     assert visdrone.main([str(src), str(dst)]) == 2
     assert _tree(tmp_path / "ds") == before
     assert not (dst / "labels" / "train").exists()
+
+
+def test_blocked_target_moves_nothing(tmp_path, capsys):
+    """A folder where a label file goes (issue 26): one error line naming it, DST unchanged (not 2 of 3 labels)."""
+    src = _sample(tmp_path / "VisDrone2019-DET-val", {n: "10,20,30,40,1,4,0,0\n" for n in ("a", "b", "c")})
+    dst = tmp_path / "ds"
+    (dst / "labels" / "val" / "b.txt").mkdir(parents=True)
+    before = _tree(dst)
+    assert visdrone.main([str(src), str(dst)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "b.txt is a folder where the conversion writes a file" in err, err
+    assert _tree(dst) == before and not list(tmp_path.glob(".ds.converting-*"))
+
+
+def test_a_move_failing_midway_puts_everything_back(tmp_path, monkeypatch, capsys):
+    src = _sample(tmp_path / "VisDrone2019-DET-val", {n: "10,20,30,40,1,4,0,0\n" for n in ("a", "b", "c")})
+    dst = tmp_path / "ds"
+    assert visdrone.main([str(src), str(dst)]) == 0
+    (src / "annotations" / "a.txt").write_text("10,20,30,41,1,4,0,0\n")  # a re-conversion with other content
+    before = _tree(dst)
+    real = visdrone.os.replace
+
+    def flaky(a, b):  # moving the last label in fails, after labels/val/a.txt (changed) was replaced
+        if ".converting-" in str(a) and ".replaced" not in str(a) and Path(a).as_posix().endswith("labels/val/c.txt"):
+            raise OSError(28, "No space left on device")
+        return real(a, b)
+
+    monkeypatch.setattr(visdrone.os, "replace", flaky)
+    assert visdrone.main([str(src), str(dst)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    monkeypatch.setattr(visdrone.os, "replace", real)
+    assert _tree(dst) == before

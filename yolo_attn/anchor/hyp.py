@@ -9,7 +9,12 @@ overridable like any ultralytics setting. The YOLOv5-only ones (``obj``, ``ancho
 
 from __future__ import annotations
 
-__all__ = ("SCRATCH_LOW", "TRAINER_DEFAULTS", "YOLOV5_ONLY", "loss_hyp", "defaults_line", "split_yolov5_only")
+import math
+
+from yolo_attn.errors import UsageError
+
+__all__ = ("SCRATCH_LOW", "TRAINER_DEFAULTS", "YOLOV5_ONLY", "VALID_RANGES", "loss_hyp", "defaults_line",
+           "split_yolov5_only", "check_yolov5_hyp")
 
 SCRATCH_LOW = {
     "lr0": 0.01, "lrf": 0.01, "momentum": 0.937, "weight_decay": 0.0005, "warmup_epochs": 3.0,
@@ -26,8 +31,44 @@ TRAINER_DEFAULTS = {"optimizer": "SGD", "close_mosaic": 0,
                     **{k: v for k, v in SCRATCH_LOW.items() if k not in YOLOV5_ONLY}}
 
 
+# (low, high, low inclusive, high inclusive, why): the values each YOLOv5-only setting can take and still train.
+# anchor_t is a ratio threshold max(r, 1/r) < anchor_t, with max(r, 1/r) >= 1: at or below 1 no target matches an
+# anchor and the box and class losses are 0 (a run "trains" to nothing); AutoAnchor divides by it.
+VALID_RANGES = {
+    "obj": (0.0, 1e3, True, True, "the objectness loss gain, e.g. 1.0"),
+    "obj_pw": (0.0, 1e3, False, True, "the objectness BCE positive weight, e.g. 1.0"),
+    "cls_pw": (0.0, 1e3, False, True, "the class BCE positive weight, e.g. 1.0"),
+    "anchor_t": (1.0, 1e3, False, True, "the anchor-multiple threshold, e.g. 4.0 (YOLOv5 evolves it in 2-8)"),
+    "fl_gamma": (0.0, 10.0, True, True, "the focal loss gamma, 0 for none, e.g. 1.5"),
+    "iou_t": (0.0, 1.0, False, True, "the IoU training threshold, e.g. 0.2"),
+    "label_smoothing": (0.0, 1.0, True, False, "the label smoothing epsilon, e.g. 0.1"),
+}
+
+
+def check_yolov5_hyp(values: dict, label: str = "") -> dict:
+    """Refuse a YOLOv5-only setting that is not a number in its range (``VALID_RANGES``), naming the setting and
+    the range: ``anchor_t=0`` divides by zero, ``anchor_t=-4`` trains to box_loss 0. ``noautoanchor`` is a bool."""
+    for k, v in values.items():
+        where = f"{label}: " if label else ""
+        if k == "noautoanchor":
+            if not isinstance(v, bool):
+                raise UsageError(f"{where}noautoanchor={v!r}: must be true or false")
+            continue
+        if k not in VALID_RANGES:
+            continue
+        lo, hi, lo_in, hi_in, why = VALID_RANGES[k]
+        number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        inside = number and (lo <= v if lo_in else lo < v) and (v <= hi if hi_in else v < hi)
+        if not inside:
+            rng = f"{'[' if lo_in else '('}{lo:g}, {hi:g}{']' if hi_in else ')'}"
+            raise UsageError(f"{where}{k}={v!r}: must be a number in {rng}, {why}")
+    return values
+
+
 def split_yolov5_only(overrides: dict) -> dict:
-    """Pop the YOLOv5-only settings (``obj=0.7``, ``anchor_t=3.0`` ...) out of ``overrides``; return them."""
+    """Pop the YOLOv5-only settings (``obj=0.7``, ``anchor_t=3.0`` ...) out of ``overrides``, checked against
+    ``VALID_RANGES`` (``overrides`` unchanged on a bad value); return them."""
+    check_yolov5_hyp({k: v for k, v in overrides.items() if k in YOLOV5_ONLY})
     return {k: overrides.pop(k) for k in list(overrides) if k in YOLOV5_ONLY}
 
 

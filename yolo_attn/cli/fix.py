@@ -8,6 +8,7 @@ the dialect changes nothing: no file is written.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from yolo_attn.errors import UsageError
@@ -20,7 +21,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("yaml", help="model yaml to rewrite (never overwritten)")
     p.add_argument("-o", "--output", help="where to write (default: IN-yolo_attn.yaml beside IN)")
     p.add_argument("--scale", choices=list("nsmlx"), help="scale the channels are read at (default: from the name)")
+    p.add_argument("--force", action="store_true", help="replace an existing OUT that fix did not write")
     return p
+
+
+def check_output(src: Path, out: Path, force: bool = False) -> None:
+    """Refuse, before anything is built or written, an OUT that is IN (also through a link), a directory, in a
+    missing or read-only folder, read-only, or an existing file ``fix`` did not write (unless ``force``)."""
+    from yolo_attn.graph.wild import HEADER
+
+    again = "give another -o, e.g. -o " + f"{src.stem}-fixed.yaml"
+    if out.is_dir():
+        raise UsageError(f"-o {out}: is a directory; give a file path, e.g. -o {out / (src.stem + '-fixed.yaml')}")
+    if out.exists():
+        if src.exists() and os.path.samefile(src, out):
+            raise UsageError(f"-o {out}: is the input {src} (the same file, or a link to it); fix never overwrites "
+                             f"its input; {again}")
+        if not os.access(out, os.W_OK) or not out.stat().st_mode & 0o222:  # no write bit: read-only, even for root
+            raise UsageError(f"-o {out}: the file is read-only; {again}")
+        try:
+            ours = out.read_text(errors="replace").startswith(f"# {HEADER}")
+        except OSError:
+            ours = False
+        if not ours and not force:
+            raise UsageError(f"-o {out}: exists and was not written by fix; it is not overwritten. Add --force to "
+                             f"replace it, or {again}")
+    folder = out.absolute().parent
+    if not folder.is_dir():
+        raise UsageError(f"-o {out}: the folder {folder} does not exist; create it first, or {again}")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"-o {out}: the folder {folder} is not writable; {again}")
 
 
 def main(argv=None) -> None:
@@ -33,6 +63,7 @@ def main(argv=None) -> None:
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-yolo_attn{src.suffix or '.yaml'}")
     if out.resolve() == src.resolve():
         raise UsageError(f"{out}: fix never overwrites its input; give another -o, e.g. -o {src.stem}-fixed.yaml")
+    check_output(src, out, args.force)
     d, _, notes = load_or_usage(args.yaml, args.scale)
     fixed, changes = dialect_dict(d, notes)
     if not changes:
@@ -40,5 +71,8 @@ def main(argv=None) -> None:
         return
     for line in changes:
         print(line)
-    write_dialect_yaml(fixed, out, src.name)
+    try:
+        write_dialect_yaml(fixed, out, src.name)
+    except OSError as e:
+        raise UsageError(f"-o {out}: cannot write it ({e.strerror or e}); nothing was written") from None
     print(f"wrote {out} ({len(changes)} row(s) changed)")

@@ -155,12 +155,47 @@ def _sources(src: Path) -> list[Path]:
     return subs
 
 
+def _blocked(dst: Path, target: Path) -> str | None:
+    """Why ``target`` cannot become a file (a folder there, or a file where a folder on its path belongs), or None."""
+    if target.is_dir():
+        return f"{target} is a folder where the conversion writes a file"
+    for p in [q for q in target.parents if q == dst or dst in q.parents]:
+        if p.exists() and not p.is_dir():
+            return f"{p} is a file where the conversion needs a folder"
+    return None
+
+
 def _move_into(tmp: Path, dst: Path) -> None:
-    """Move every converted file from ``tmp`` into the same place under ``dst`` (renames: same file system)."""
-    for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
-        target = dst / f.relative_to(tmp)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(f, target)
+    """Move every converted file from ``tmp`` into the same place under ``dst`` (renames: same file system), all or
+    nothing: every target is checked first, and a move that fails midway puts back what it had moved or replaced."""
+    moves = [(f, dst / f.relative_to(tmp)) for f in sorted(p for p in tmp.rglob("*") if p.is_file())]
+    for _, target in moves:
+        why = _blocked(dst, target)
+        if why:
+            raise ValueError(f"{why}; move it away and convert again (nothing was written to {dst})")
+    saved = tmp / ".replaced"  # the files of an earlier conversion this one replaces, until every move is done
+    done = []
+    try:
+        for f, target in moves:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old = None
+            if target.exists():
+                old = saved / f.relative_to(tmp)
+                old.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, old)
+            try:
+                os.replace(f, target)
+            except OSError:
+                if old is not None:
+                    os.replace(old, target)
+                raise
+            done.append((f, target, old))
+    except OSError:
+        for f, target, old in reversed(done):
+            os.replace(target, f)
+            if old is not None:
+                os.replace(old, target)
+        raise
 
 
 def convert(src, dst, split: str | None = None) -> list[SplitSummary]:
@@ -195,7 +230,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try:
         done = convert(a.src, a.dst, a.split)
-    except (FileNotFoundError, ValueError) as e:
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for s in done:

@@ -102,8 +102,12 @@ def check_model_cfg(cfg: str) -> None:
 
     from ultralytics.nn import tasks
 
+    from yolo_attn.graph.yaml_guard import check_layout
+
     try:  # parse_model's pre-check (yolo_attn.plugin.hook) runs graph.checks.check_graph: bad 'from' indices named per layer
-        tasks.parse_model(copy.deepcopy(tasks.yaml_model_load(cfg)), 3, verbose=False)
+        d = tasks.yaml_model_load(cfg)
+        check_layout(d)
+        tasks.parse_model(copy.deepcopy(d), 3, verbose=False)
     except (KeyError, ValueError) as e:
         msg = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
         raise UsageError(msg if str(cfg) in msg else f"--cfg {cfg}: {msg}") from None

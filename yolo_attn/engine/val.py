@@ -20,7 +20,8 @@ from yolo_attn.errors import UsageError
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import check_task, task_of
 
-__all__ = ("AttnDetectionValidator", "AttnSegmentationValidator", "VALIDATORS", "validate", "detections_from_jdict")
+__all__ = ("AttnDetectionValidator", "AttnSegmentationValidator", "VALIDATORS", "validate", "detections_from_jdict",
+           "check_eval_inputs")
 
 
 class AttnDetectionValidator(DetectionValidator):
@@ -60,6 +61,38 @@ def _coco_json(data: dict) -> Path | None:
     return default if "val2017" in str(data.get("val", "")) and default.is_file() else None
 
 
+def check_eval_inputs(data: str, split: str) -> None:
+    """The evaluation's own inputs, read before anything is written (a bad one found after ultralytics' validation
+    would leave predictions.json and plots without metrics.json): the ``coco_json`` ground truth (exists, is a COCO
+    instances json) and the VisDrone ignore files (numbers, the same count on every line)."""
+    from ultralytics.data.utils import check_det_dataset
+
+    from yolo_attn.eval.visdrone import check_ignore_folder
+
+    info = check_det_dataset(data)
+    gt = _coco_json(info)
+    if gt is not None:
+        if not gt.is_file():
+            raise UsageError(f"{data}: coco_json {gt} does not exist; it is the COCO instances json of the '{split}' split")
+        try:
+            coco = json.loads(gt.read_text(errors="replace"))
+        except (ValueError, OSError) as e:
+            raise UsageError(f"{data}: coco_json {gt} is not JSON ({e}); give the COCO instances json of the "
+                             f"'{split}' split") from None
+        if not isinstance(coco, dict) or not all(isinstance(coco.get(k), list) for k in COCO_KEYS):
+            raise UsageError(f"{data}: coco_json {gt} is not a COCO instances json (it needs the lists "
+                             f"{', '.join(COCO_KEYS)}); give the instances json of the '{split}' split")
+    if info.get("visdrone_ignore"):
+        dirs = info.get(split) if isinstance(info.get(split), list) else [info.get(split)]
+        try:
+            check_ignore_folder([d for d in dirs if d], info["visdrone_ignore"])
+        except (ValueError, OSError) as e:
+            raise UsageError(f"{data}: visdrone_ignore: {e}") from None
+
+
+COCO_KEYS = ("images", "annotations", "categories")
+
+
 def validate(
     weights: str,
     data: str | None = None,
@@ -87,6 +120,7 @@ def validate(
     if not data:
         raise UsageError(f"--weights {weights} does not record its dataset; pass --data")
     data = resolve_data(data, splits=("val", split))  # a val-only dataset evaluates (no train split needed)
+    check_eval_inputs(data, split)
     project, name = run_dir(project, name)
     use_local_fonts()
     args = {
@@ -94,13 +128,13 @@ def validate(
         "device": device, "split": split, "workers": workers, "save_json": True, "project": project, "name": name,
         "exist_ok": exist_ok, **overrides, "mode": "val",
     }
-    with guard_run(None, project):  # a validation that fails leaves no empty run folder
+    with guard_run(None, project):  # a validation that fails, up to metrics.json, leaves no run folder behind
         validator = VALIDATORS[task](args=args)
         validator(model=model.model)
-    out, lines = _figures(validator, task, weights, data, split, args["imgsz"])
-    lines += _coco_figures(validator, data, split, out) + _visdrone_figures(validator, out)
-    save_dir = Path(validator.save_dir)
-    (save_dir / "metrics.json").write_text(json.dumps(out, indent=2))
+        out, lines = _figures(validator, task, weights, data, split, args["imgsz"])
+        lines += _coco_figures(validator, data, split, out) + _visdrone_figures(validator, out)
+        save_dir = Path(validator.save_dir)
+        (save_dir / "metrics.json").write_text(json.dumps(out, indent=2))
     print("\n".join(lines))
     print(f"metrics written to {save_dir / 'metrics.json'}")
     out["save_dir"] = str(save_dir)
@@ -137,7 +171,11 @@ def _coco_figures(validator, data: str, split: str, out: dict) -> list[str]:
         return []
     if not gt.is_file():
         raise UsageError(f"{data}: coco_json {gt} does not exist; it is the COCO instances json of the '{split}' split")
-    r = coco_eval(gt, detections_from_jdict(validator.jdict, validator.class_map), validator.names)
+    try:
+        r = coco_eval(gt, detections_from_jdict(validator.jdict, validator.class_map), validator.names)
+    except (KeyError, ValueError, TypeError, IndexError) as e:
+        raise UsageError(f"{data}: coco_json {gt} does not match this split ({type(e).__name__}: {e}); give the COCO "
+                         f"instances json of the '{split}' split") from None
     out["pycocotools"] = {"mAP50": r["map50"], "mAP50-95": r["map50_95"], "stats": r["stats"]}
     return [f"pycocotools:  mAP50 {r['map50']:.4f}  mAP50-95 {r['map50_95']:.4f}  (COCOeval on {gt.name})",
             *summary_lines(r["stats"])]

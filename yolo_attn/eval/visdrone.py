@@ -16,7 +16,7 @@ from PIL import Image
 
 from yolo_attn.eval.coco import coco_eval
 
-__all__ = ("MAX_DETS", "drop_in_ignored", "yolo_ground_truth", "visdrone_eval")
+__all__ = ("MAX_DETS", "check_boxes_file", "check_ignore_folder", "drop_in_ignored", "yolo_ground_truth", "visdrone_eval")
 
 MAX_DETS = (1, 10, 100, 500)
 
@@ -24,6 +24,39 @@ MAX_DETS = (1, 10, 100, 500)
 def _read_boxes(f: Path) -> np.ndarray:
     rows = [line.split() for line in f.read_text().splitlines() if line.strip()] if f.is_file() else []
     return np.array(rows, dtype=np.float64).reshape(-1, len(rows[0]) if rows else 4)
+
+
+def check_boxes_file(f: Path, columns: int = 4) -> None:
+    """Raise ``ValueError`` naming ``f`` and the line unless every line holds the same number (>= ``columns``) of
+    numbers: what ``_read_boxes`` can read (an ignore file is ``x1 y1 x2 y2`` per line)."""
+    width = None
+    for k, line in enumerate(Path(f).read_text(errors="replace").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            values = [float(x) for x in parts]
+        except ValueError:
+            raise ValueError(f"{f}:{k}: {line.strip()[:60]!r} is not numbers; an ignore file holds 'x1 y1 x2 y2' "
+                             f"pixels per line (python -m yolo_attn.data.visdrone writes them)") from None
+        if len(values) < columns or (width is not None and len(values) != width) or not np.isfinite(values).all():
+            raise ValueError(f"{f}:{k}: {len(values)} numbers, expected {width or columns} on every line "
+                             f"('x1 y1 x2 y2' pixels)")
+        width = len(values)
+
+
+def check_ignore_folder(image_dirs, ignore_folder: str = "ignore") -> int:
+    """Check every ignore file of the split whose images are in ``image_dirs`` (folders ``.../images/{split}``), before
+    an evaluation writes anything; return how many were checked. ``ValueError`` names the bad file and line."""
+    n = 0
+    for d in map(Path, image_dirs):
+        if not d.is_dir() or "images" not in d.parts:
+            continue
+        folder = _sibling(d / "x", ignore_folder).parent
+        for f in sorted(folder.rglob("*.txt")) if folder.is_dir() else []:
+            check_boxes_file(f)
+            n += 1
+    return n
 
 
 def drop_in_ignored(detections: list[dict], ignored: np.ndarray, width: int, height: int, frac: float = 0.5) -> list[dict]:

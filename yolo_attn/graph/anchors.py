@@ -80,8 +80,12 @@ def _head_strides(d: dict) -> list[int]:
 
 
 def _check_given(anchors, nl: int, label: str):
-    if isinstance(anchors, int) and not isinstance(anchors, bool) and anchors > 0:
-        return anchors
+    from yolo_attn.graph.yaml_guard import check_anchors
+
+    if isinstance(anchors, int) and not isinstance(anchors, bool):
+        return check_anchors(anchors, label)  # a count: 1..MAX_ANCHORS
+    if isinstance(anchors, (list, tuple)) and len(anchors) == nl:  # the right shape: sizes and counts checked
+        check_anchors(anchors, label, nl)
     ok = isinstance(anchors, (list, tuple)) and len(anchors) == nl and all(
         isinstance(r, (list, tuple)) and r and len(r) % 2 == 0 and len(r) == len(anchors[0]) for r in anchors)
     if not ok:

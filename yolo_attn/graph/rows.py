@@ -6,6 +6,7 @@ these functions, so a change in how ultralytics spells a row is made once.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -103,7 +104,12 @@ def write_rows_yaml(d: dict, path, header: list[str], skip=()) -> Path:
             lines.append(yaml.safe_dump({k: v}, sort_keys=False, default_flow_style=flow, width=120).rstrip())
     lines += numbered_row_lines(d, flow_text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:  # whole or not at all: a full temporary file beside it, then one rename
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

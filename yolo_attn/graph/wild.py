@@ -15,15 +15,20 @@ from pathlib import Path
 
 from yolo_attn.graph.rows import flow_text, model_rows, strip_attention, write_rows_yaml
 
-__all__ = ("load_yaml", "build_yaml", "base_model_dict", "attention_cost", "dialect_dict", "write_dialect_yaml")
+HEADER = "yolo_attn dialect of"  # the first comment of every file fix writes: fix may replace such a file
+
+__all__ = ("HEADER", "load_yaml", "build_yaml", "base_model_dict", "attention_cost", "dialect_dict", "write_dialect_yaml")
 
 
 def load_yaml(path, scale: str | None = None) -> dict:
     """The model dict as ``YOLO(path)`` reads it (scale from the file name, or ``scale``)."""
     from ultralytics.nn.tasks import yaml_model_load
 
+    from yolo_attn.graph.yaml_guard import check_layout
+
     d = yaml_model_load(str(path))
     d["yaml_file"] = Path(str(path)).name
+    check_layout(d)  # an empty file: one message, not ultralytics' KeyError('backbone')
     if scale:
         d["scale"] = scale
     return d
@@ -96,4 +101,4 @@ def dialect_dict(d: dict, notes) -> tuple[dict, list[str]]:
 
 def write_dialect_yaml(d: dict, path, source: str) -> Path:
     """Write ``d`` one row per line with ``# i`` comments; every other key kept as it was read."""
-    return write_rows_yaml(d, path, [f"yolo_attn dialect of {source}, written by python -m yolo_attn fix"])
+    return write_rows_yaml(d, path, [f"{HEADER} {source}, written by python -m yolo_attn fix"])

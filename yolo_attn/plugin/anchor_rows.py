@@ -23,6 +23,7 @@ import sys
 
 from yolo_attn.graph.anchors import is_anchor_row
 from yolo_attn.graph.rows import model_rows
+from yolo_attn.graph.yaml_guard import check_anchors
 
 __all__ = ("HeadInputs", "route_rows", "wrap_head_init", "finish_model")
 
@@ -47,6 +48,8 @@ def route_rows(d: dict) -> bool:
                 raise ValueError(f"{d.get('yaml_file', 'model yaml')}: the Detect row reads 'anchors' but the yaml "
                                  f"has no top-level anchors: (a list per level, or a count such as anchors: 3)")
             args[1] = copy.deepcopy(d["anchors"])
+        check_anchors(args[1], f"{d.get('yaml_file') or 'model yaml'}: the Detect row's anchors",
+                      len(row[0]) if isinstance(row[0], list) else 1)
         f = row[0]
         row[0], row[2], row[3] = HeadInputs(f if isinstance(f, list) else [f]), "AnchorDetect", args
         found = True

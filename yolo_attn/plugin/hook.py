@@ -10,7 +10,9 @@ unchanged (no input channels). The hook therefore, without copying or editing ul
    read out of ``parse_model``'s own frame and passed as ``c1``, and a bad argument becomes a ``ValueError`` naming
    the yaml layer (a first argument equal to those channels is read as the channel count, the fork convention, and peer
    class names are translated: ``yolo_attn.graph.dialect``);
-3. wraps ``tasks.parse_model`` to check the yaml first (:func:`_check_layers`), and ``tasks.check_yaml`` so
+3. wraps ``tasks.parse_model`` to check the yaml first (:func:`check_untrusted`: names resolve only to layer classes,
+   literal arguments, bounded sizes, ``yolo_attn.graph.yaml_guard``; :func:`_check_layers`), to build ``activation:``
+   without ``eval`` (:func:`safe_activation`), and ``tasks.check_yaml`` so
    ``YOLO("yolov5s-ema.yaml")`` also finds the configs shipped in ``yolo_attn/yaml`` after the user's own paths.
 
 Every contact of the model builder with ultralytics internals goes through :class:`UltralyticsAdapter`; the other
@@ -25,6 +27,7 @@ supported versions, or the plugin that replaced ``parse_model``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
@@ -210,6 +213,39 @@ def _check_layers(d: dict) -> None:
     check_graph(d)  # 'from' out of range / forward: a message naming the layer, not a raw IndexError; unread attention
 
 
+def check_untrusted(d: dict) -> None:
+    """Names resolve only to layer classes, arguments are literals, sizes bounded: ``yolo_attn.graph.yaml_guard``."""
+    from yolo_attn.graph.yaml_guard import MISSING, check_model_dict
+
+    check_model_dict(d, lambda name: vars(_adapter.tasks).get(name, MISSING), (_adapter.tasks.BaseModel,))
+
+
+@contextlib.contextmanager
+def safe_activation(d, verbose: bool = False):
+    """ultralytics evaluates ``activation:`` as Python: read it with ``ast`` instead (``yaml_guard.parse_activation``), set
+    ``Conv.default_act`` to the module and hide the text from ``parse_model`` while it runs; both restored after."""
+    from yolo_attn.graph.yaml_guard import parse_activation
+
+    act = d.get("activation") if isinstance(d, dict) else None
+    if not act:
+        yield
+        return
+    conv = _adapter.tasks.Conv
+    module = parse_activation(act, f"{d.get('yaml_file') or 'model yaml'}: activation")
+    before = conv.default_act
+    d.pop("activation")
+    conv.default_act = module
+    if verbose:
+        from ultralytics.utils import LOGGER
+
+        LOGGER.info(f"activation: {act}")
+    try:
+        yield
+    finally:
+        conv.default_act = before
+        d["activation"] = act
+
+
 def parse_model(d, ch, verbose=True):
     """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result. A YOLOv5-format head
     (``Detect, [nc, anchors]``) is built as ``AnchorDetect`` (``yolo_attn.plugin.anchor_rows``)."""
@@ -217,9 +253,10 @@ def parse_model(d, ch, verbose=True):
 
     anchor = False
     if isinstance(d, dict):
+        check_untrusted(d)
         anchor = anchor_rows.route_rows(d)
         _check_layers(d)
-    with build_scope():  # a row built n > 1 times is noted once
+    with build_scope(), safe_activation(d, verbose):  # a row built n > 1 times is noted once
         model, save = _adapter.parse_model(d, ch, verbose)
     if anchor:
         anchor_rows.finish_model(model, sys._getframe(1), _adapter.tasks)

@@ -15,8 +15,10 @@ YOLOv5 release that edits them, while these three contact points have been stabl
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 
+from yolo_attn.errors import UsageError
 from yolo_attn.graph.aliases import ALIASES
 from yolo_attn.plugin.hook import SITE_FINDERS, BuildSite
 from yolo_attn.registry import add_registry_listener
@@ -88,6 +90,36 @@ class YOLOv5Adapter:
             if alias.target == name:
                 self.set_name(alias.name, cls)
 
+    def check_untrusted(self, d):
+        """YOLOv5's parse_model calls ``eval`` on each row's module name, each string argument and ``activation:``.
+        Before it runs: names must be layer classes, string arguments literals / ``nc`` / ``anchors`` / plain words
+        (replaced by their value, so ``eval`` sees nothing to run), sizes bounded (``yolo_attn.graph.yaml_guard``);
+        ``activation:`` is read with ``ast`` and set as ``Conv.default_act`` (what YOLOv5's ``eval`` would set), and
+        the copy handed on has no ``activation`` key. ``d`` is YOLOv5's deep copy of the model's yaml."""
+        from yolo_attn.graph.yaml_guard import MISSING, check_model_dict, parse_activation, yolov5_string_arg
+
+        if not isinstance(d, dict):
+            return d
+        ns = vars(self.yolo)
+        local = set(self.code.co_varnames) | set(self.code.co_cellvars)
+
+        def lookup(name):  # what eval(name) finds: parse_model's locals first, then the module, then builtins
+            return MISSING if name in local else ns.get(name, MISSING)
+
+        yaml_file = d.get("yaml_file") or "model yaml"
+        defined = set(ns) | local
+        check_model_dict(d, lookup, tuple(c for c in (ns.get("BaseModel"), ns.get("Model")) if isinstance(c, type)),
+                         lambda a, where: yolov5_string_arg(a, where, defined))
+        for i, row in enumerate(d["backbone"] + d["head"]):
+            if isinstance(row[2], str) and not row[2].startswith(("nn.", "torch.nn.")) and lookup(row[2]) is MISSING:
+                raise UsageError(f"{yaml_file}: layer {i} {row}: unknown module {row[2]!r} (not a layer of "
+                                 f"{self.yolo.__name__} nor a registered yolo_attn module)")
+        act = d.get("activation")
+        if act:
+            d = dict(d)
+            ns["Conv"].default_act = parse_activation(d.pop("activation"), f"{yaml_file}: activation")
+        return d
+
     def install(self) -> None:
         if getattr(self.yolo, "_yolo_attn_adapter", None) is not None:
             return
@@ -100,6 +132,9 @@ class YOLOv5Adapter:
         def parse_model(d, ch):
             from yolo_attn.graph.dialect import build_scope
 
+            if isinstance(d, dict):  # a copy that knows its file, for the messages
+                d = {"yaml_file": _model_yaml_file(sys._getframe(1)), **d}
+            d = self.check_untrusted(d)
             with build_scope():
                 return original(d, ch)
 
