@@ -26,7 +26,8 @@ import torch
 from yolo_attn.checkpoint.scan import scan_checkpoint
 from yolo_attn.errors import UsageError
 
-__all__ = ("TRUST_ENV", "MAX_NC", "load_checkpoint_safely", "trust_requested", "yolov5_to_model")
+__all__ = ("TRUST_ENV", "MAX_NC", "load_checkpoint_safely", "trust_requested", "yolov5_to_model", "add_trust_arg",
+           "use_trust")
 
 TRUST_ENV = "YOLO_ATTN_TRUST_WEIGHTS"
 YOLOV5_HEADS = {"models.yolo", "yolov5.models.yolo"}
@@ -51,6 +52,11 @@ def _weights_only(path: str, label: str) -> dict:
     """torch's weights-only unpickler with ultralytics' allow list (registered per file) and ours (at import)."""
     from ultralytics.nn.tasks import _SafeLoad
 
+    from yolo_attn.registry import ATTENTION_REGISTRY
+
+    # classes registered by the user's --import modules (code the user chose to run) rebuild too
+    users = [c for c in ATTENTION_REGISTRY.values() if isinstance(c, type) and issubclass(c, torch.nn.Module)]
+    torch.serialization.add_safe_globals(users)
     try:
         with _SafeLoad.loading(path):
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -91,7 +97,7 @@ def yolov5_to_model(ck, label: str):
     d["nc"] = ck.nc
     seg = any(c.endswith(".Segment") for c in ck.classes.values())
     if seg:
-        raise UsageError(f"{label}: a YOLOv5 segmentation checkpoint ({ck.model_class}); yolo_attn converts YOLOv5 "
+        raise UsageError(f"{label}: a YOLOv5 segmentation checkpoint (Segment head); yolo_attn converts YOLOv5 "
                          "detection checkpoints (Detect head) only. Use YOLOv5's own segment/val.py for it")
     _SafeLoad._local.active = True  # ultralytics' builder without eval() for the checkpoint's yaml
     try:
@@ -174,3 +180,18 @@ def load_checkpoint_safely(path, *, trust: bool | None = None, label: str | None
         raise UsageError(f"{label}: a {type(ckpt).__name__}, not a checkpoint dict; give a .pt saved by training")
     _check_nc(ckpt, label)
     return ckpt
+
+
+TRUST_HELP = ("load --weights with the full pickle, which RUNS THE FILE'S CODE: only for checkpoints you made yourself "
+              f"(also: {TRUST_ENV}=1). Default: read safely, nothing in the file runs")
+
+
+def add_trust_arg(parser) -> None:
+    """``--trust-weights`` on a script's parser."""
+    parser.add_argument("--trust-weights", action="store_true", help=TRUST_HELP)
+
+
+def use_trust(trust: bool) -> None:
+    """``--trust-weights`` given: set ``YOLO_ATTN_TRUST_WEIGHTS=1`` for this process and its workers (DDP, Ray)."""
+    if trust:
+        os.environ[TRUST_ENV] = "1"
