@@ -44,8 +44,12 @@ def trust_requested(trust: bool | None = None) -> bool:
 
 
 def _refused_global(e: Exception) -> str:
-    m = re.search(r"(?:GLOBAL|global) '?([\w.]+)", str(e))
-    return m.group(1) if m else "?"
+    """The global torch's weights-only unpickler refused, from its message ('?' when it names none)."""
+    text = str(e).split("WeightsUnpickler error:", 1)[-1]
+    m = re.search(r"(?:GLOBAL|global|reduce for) '?([\w.<>]+)", text)
+    if m:
+        return f"global '{m.group(1)}'"
+    return f"({text.strip().splitlines()[0][:100]})" if text.strip() else "global '?'"
 
 
 def _weights_only(path: str, label: str) -> dict:
@@ -60,9 +64,9 @@ def _weights_only(path: str, label: str) -> dict:
     try:
         with _SafeLoad.loading(path):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
+    except (pickle.UnpicklingError, ImportError) as e:  # ImportError: ultralytics' allow list imports a named module
         raise UsageError(
-            f"{label}: refused to load global '{_refused_global(e)}': a checkpoint of yolo_attn, ultralytics or YOLOv5 "
+            f"{label}: refused to load {_refused_global(e)}: a checkpoint of yolo_attn, ultralytics or YOLOv5 "
             f"holds only their model classes, tensors and plain data, so this file is not one (or was tampered with); "
             f"it was not loaded. If you made this file yourself, --trust-weights ({TRUST_ENV}=1) loads it with its "
             "code") from None
