@@ -201,3 +201,64 @@ def test_fresh_checkpoints_of_ours_load_safely(tmp_path, cfg, half):
     x = torch.rand(1, 3, 64, 64)
     y = YOLO(str(tmp_path / "w.pt")).model.float().eval()(x)[0]
     assert torch.allclose(y, m.float().eval()(x)[0], atol=1e-2 if half else 1e-5)
+
+
+# ---- the restricted reader's own hardening ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("yolov5", [True, False])
+def test_module_persistent_id_is_one_error_line(tmp_path, yolov5):
+    from hostile import _s, _with_route, zip_file
+
+    pid = b"(" + _s("module") + _s("x") + b"tQ"  # BINPERSID of ('module', 'x'): torch asserts 'storage'
+    path = zip_file(tmp_path / "pid.pt", _with_route(pid, yolov5))
+    with pytest.raises(UsageError) as e:
+        load_checkpoint_safely(path)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_source_key_cannot_replace_the_class_path(tmp_path):
+    from hostile import _dict, _g, _s, _with_route, zip_file
+
+    obj = _g("models.yolo", "DetectionModel") + b")\x81" + _dict("source", b"K\x05") + b"b"  # source = 5, not a str
+    path = zip_file(tmp_path / "source.pt", _with_route(obj, True))
+    with pytest.raises(UsageError, match="state key 'source'"):
+        load_checkpoint_safely(path)
+
+
+def test_refused_torch_name_is_not_looked_up():
+    """find_class('torch', name) checks the name before any getattr(torch, name) (which can import submodules)."""
+    code = ("import sys, io, pickle; import yolo_attn.anchor.checkpoint as c\n"
+            "assert 'torch._inductor' not in sys.modules\n"
+            "u = c._RestrictedUnpickler(io.BytesIO(b''))\n"
+            "try:\n    u.find_class('torch', '_inductor')\nexcept pickle.UnpicklingError:\n    pass\n"
+            "print('imported' if 'torch._inductor' in sys.modules else 'clean')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.stdout.strip().endswith("clean"), r.stdout + r.stderr[-2000:]
+
+
+def test_fused_ultralytics_checkpoint_gets_a_true_message(v5n_model, tmp_path):
+    from copy import deepcopy
+
+    from yolo_attn.graph.transfer import check_transfer
+
+    torch.save({"model": deepcopy(v5n_model).fuse()}, tmp_path / "fused.pt")
+    for check in (lambda p: check_transfer("yolov5n.yaml", p), lambda p: yolo_attn.load_weights(v5n_model, p)):
+        with pytest.raises(UsageError, match="fused") as e:
+            check(str(tmp_path / "fused.pt"))
+        assert "a Conv in the checkpoint but a Conv" not in str(e.value)
+
+
+def test_yolo_attn_cli_and_visualize_refuse_in_process(corpus, tmp_path, monkeypatch):
+    from yolo_attn.cli.visualize import main as visualize_main
+    from yolo_attn.cli.yolo import main as yolo_main
+
+    files, marker = corpus
+    monkeypatch.chdir(tmp_path)
+    for kind in ("reduce-zip", "torchscript-decoy", "yolov5-plus-evil", "widen-builtins.eval-ul"):
+        for mode in ("val", "predict", "export"):
+            assert yolo_main([mode, f"model={files[kind]}", "data=shapes", "imgsz=64"]) == 2
+        with pytest.raises(UsageError) as e:
+            visualize_main(["--weights", str(files[kind]), "--out", str(tmp_path / "vis")])
+        assert str(files[kind]) in str(e.value)
+    assert not marker.exists()

@@ -70,7 +70,8 @@ def _weights_only(path: str, label: str) -> dict:
             f"holds only their model classes, tensors and plain data, so this file is not one (or was tampered with); "
             f"it was not loaded. If you made this file yourself, --trust-weights ({TRUST_ENV}=1) loads it with its "
             "code") from None
-    except (RuntimeError, EOFError, ValueError, OSError, TypeError, AttributeError, KeyError) as e:
+    except (RuntimeError, EOFError, ValueError, OSError, TypeError, AttributeError, KeyError, AssertionError,
+            IndexError) as e:  # torch's reader on a damaged or crafted file
         first = str(e).splitlines()[0] if str(e) else ""
         raise UsageError(f"{label}: not a readable PyTorch checkpoint, the file is corrupt or truncated "
                          f"({type(e).__name__}: {first})") from None
