@@ -262,3 +262,15 @@ def test_yolo_attn_cli_and_visualize_refuse_in_process(corpus, tmp_path, monkeyp
             visualize_main(["--weights", str(files[kind]), "--out", str(tmp_path / "vis")])
         assert str(files[kind]) in str(e.value)
     assert not marker.exists()
+
+
+def test_pickle_with_a_zip_appended_is_read_as_torch_reads_it(corpus, tmp_path):
+    """torch.load decides zip or legacy by the first bytes; a benign zip appended to a hostile legacy pickle must not
+    make the check look at the benign part only."""
+    files, marker = corpus
+    polyglot = tmp_path / "polyglot.pt"
+    torch.save({"model": None}, tmp_path / "benign.pt")
+    polyglot.write_bytes(files["reduce-legacy"].read_bytes() + (tmp_path / "benign.pt").read_bytes())
+    with pytest.raises(UsageError, match="refused to load global"):
+        load_checkpoint_safely(polyglot)
+    assert not marker.exists()

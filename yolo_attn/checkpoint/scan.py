@@ -124,7 +124,9 @@ def scan_checkpoint(path, label: str | None = None) -> CheckpointScan:
     if not p.is_file():
         raise UsageError(f"{label}: no such file (nothing is downloaded; give a local .pt)")
     try:
-        if zipfile.is_zipfile(p):
+        with open(p, "rb") as f:
+            zipped = f.read(4) == b"PK\x03\x04"  # what torch.load tests; a zip appended to a pickle is no zip to it
+        if zipped:
             return _scan_zip(str(p), label)
         return _scan_legacy(str(p), label)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as e:
