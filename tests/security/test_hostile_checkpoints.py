@@ -274,3 +274,23 @@ def test_pickle_with_a_zip_appended_is_read_as_torch_reads_it(corpus, tmp_path):
     with pytest.raises(UsageError, match="refused to load global"):
         load_checkpoint_safely(polyglot)
     assert not marker.exists()
+
+
+def test_classes_of_user_imports_are_the_users_trust(tmp_path, monkeypatch, v5n_model):
+    """A checkpoint holding a class of an --import module loads (the module is code the user chose); without the
+    import it is refused like any stranger's class."""
+    from copy import deepcopy
+
+    (tmp_path / "users_layers_ck.py").write_text("import torch.nn as nn\nclass Helper(nn.Module):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import users_layers_ck
+
+    m = deepcopy(v5n_model)
+    m.model[-2].helper = users_layers_ck.Helper()
+    torch.save({"model": m}, tmp_path / "user.pt")
+    monkeypatch.delenv("YOLO_ATTN_IMPORT", raising=False)
+    with pytest.raises(UsageError, match="refused to load global 'users_layers_ck.Helper'"):
+        load_checkpoint_safely(tmp_path / "user.pt")
+    monkeypatch.setenv("YOLO_ATTN_IMPORT", "users_layers_ck")
+    ckpt = load_checkpoint_safely(tmp_path / "user.pt")
+    assert type(ckpt["model"].model[-2].helper).__name__ == "Helper"

@@ -52,15 +52,27 @@ def _refused_global(e: Exception) -> str:
     return f"({text.strip().splitlines()[0][:100]})" if text.strip() else "global '?'"
 
 
+def _user_classes() -> list[type]:
+    """``nn.Module`` classes the user chose to run: registered attention modules and every one defined in a module
+    of ``--import`` / ``YOLO_ATTN_IMPORT`` (code by definition, so their instances may be rebuilt)."""
+    import sys
+
+    from yolo_attn.registry import ATTENTION_REGISTRY
+    from yolo_attn.user_imports import ENV
+
+    found = [c for c in ATTENTION_REGISTRY.values() if isinstance(c, type) and issubclass(c, torch.nn.Module)]
+    for name in (n.strip() for n in os.environ.get(ENV, "").split(",") if n.strip()):
+        module = sys.modules.get(name)
+        found += [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, torch.nn.Module)
+                  and c.__module__ == name] if module else []
+    return found
+
+
 def _weights_only(path: str, label: str) -> dict:
     """torch's weights-only unpickler with ultralytics' allow list (registered per file) and ours (at import)."""
     from ultralytics.nn.tasks import _SafeLoad
 
-    from yolo_attn.registry import ATTENTION_REGISTRY
-
-    # classes registered by the user's --import modules (code the user chose to run) rebuild too
-    users = [c for c in ATTENTION_REGISTRY.values() if isinstance(c, type) and issubclass(c, torch.nn.Module)]
-    torch.serialization.add_safe_globals(users)
+    torch.serialization.add_safe_globals(_user_classes())
     try:
         with _SafeLoad.loading(path):
             return torch.load(path, map_location="cpu", weights_only=True)
