@@ -294,3 +294,14 @@ def test_classes_of_user_imports_are_the_users_trust(tmp_path, monkeypatch, v5n_
     monkeypatch.setenv("YOLO_ATTN_IMPORT", "users_layers_ck")
     ckpt = load_checkpoint_safely(tmp_path / "user.pt")
     assert type(ckpt["model"].model[-2].helper).__name__ == "Helper"
+
+
+@pytest.mark.parametrize("nc", [10**10, 0, -3])
+def test_ultralytics_checkpoint_with_absurd_nc_is_refused(tmp_path, v5n_model, nc):
+    from copy import deepcopy
+
+    m = deepcopy(v5n_model)
+    m.yaml["nc"] = m.nc = nc
+    torch.save({"model": m}, tmp_path / "nc.pt")
+    with pytest.raises(UsageError, match=f"nc {nc}; a detector has 1 to 10,000 classes"):
+        load_checkpoint_safely(tmp_path / "nc.pt")
