@@ -217,7 +217,7 @@ def test_module_persistent_id_is_one_error_line(tmp_path, yolov5):
 
 
 def test_source_key_cannot_replace_the_class_path(tmp_path):
-    from hostile import _dict, _g, _s, _with_route, zip_file
+    from hostile import _dict, _g, _with_route, zip_file
 
     obj = _g("models.yolo", "DetectionModel") + b")\x81" + _dict("source", b"K\x05") + b"b"  # source = 5, not a str
     path = zip_file(tmp_path / "source.pt", _with_route(obj, True))

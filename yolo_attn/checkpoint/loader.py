@@ -19,7 +19,6 @@ import copy
 import os
 import pickle
 import re
-from pathlib import Path
 
 import torch
 

@@ -59,8 +59,8 @@ def guarded_train():
 
 
 def _trust_weights(words: list[str]) -> list[str]:
-    """``trust_weights=True`` (yolo_attn's, not an ultralytics setting): load ``model=`` with the full pickle, which runs
-    the file's code (``YOLO_ATTN_TRUST_WEIGHTS=1``); the other words."""
+    """``trust_weights=True`` (yolo_attn's, not an ultralytics setting): load ``model=`` with the full pickle, which
+    runs the file's code (``YOLO_ATTN_TRUST_WEIGHTS=1``); the other words."""
     from yolo_attn.checkpoint import use_trust
 
     given = [w for w in words if w.split("=", 1)[0] == "trust_weights"]
