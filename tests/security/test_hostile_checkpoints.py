@@ -305,3 +305,13 @@ def test_ultralytics_checkpoint_with_absurd_nc_is_refused(tmp_path, v5n_model, n
     torch.save({"model": m}, tmp_path / "nc.pt")
     with pytest.raises(UsageError, match=f"nc {nc}; a detector has 1 to 10,000 classes"):
         load_checkpoint_safely(tmp_path / "nc.pt")
+
+
+def test_yolo_attn_trust_weights_word_sets_the_opt_in(monkeypatch):
+    from yolo_attn.cli.yolo import _trust_weights
+
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    assert _trust_weights(["val", "model=x.pt", "trust_weights=False"]) == ["val", "model=x.pt"]
+    assert TRUST_ENV not in os.environ
+    assert _trust_weights(["val", "trust_weights=True", "model=x.pt"]) == ["val", "model=x.pt"]
+    assert os.environ[TRUST_ENV] == "1"
