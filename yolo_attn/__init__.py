@@ -24,12 +24,13 @@ from yolo_attn.engine.compile import compile_attention  # noqa: E402
 from yolo_attn.graph.placement import insert_attention, write_model_yaml  # noqa: E402
 from yolo_attn.graph.checks import check_graph  # noqa: E402
 from yolo_attn.graph.transfer import load_weights  # noqa: E402
+from yolo_attn.checkpoint import load_checkpoint_safely  # noqa: E402
 
 __all__ = (
     *SHIPPED_MODULES,
     "ATTENTION_REGISTRY", "register_attention", "get_attention", "add_registry_listener", "remove_registry_listener",
     "CONFIG_DIR", "SUPPORTED_ULTRALYTICS", "shipped_configs", "compile_attention", "__version__",
-    "insert_attention", "write_model_yaml", "check_graph", "load_weights",
+    "insert_attention", "write_model_yaml", "check_graph", "load_weights", "load_checkpoint_safely",
 )
 
 from yolo_attn.user_imports import import_from_env as _import_from_env  # noqa: E402

@@ -7,6 +7,7 @@ import argparse
 from yolo_attn.analysis.compare import compare
 from yolo_attn.engine.checks import check_device
 from yolo_attn.user_imports import add_import_arg, use_imports
+from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
 
 __all__ = ("parse_args", "main")
 
@@ -19,12 +20,14 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--latency-runs", type=int, default=20,
                    help="interleaved timing rounds per model (median reported; 0: no latency column)")
     add_import_arg(p)
+    add_trust_arg(p)
     return p.parse_args(argv)
 
 
 def main(argv=None, doc: str | None = None):
     """Parse ``compare_attn.py`` arguments, compare the runs, print the table and the files written."""
     args = parse_args(argv, doc)
+    use_trust(args.trust_weights)
     use_imports(args.imports)
     check_device(args.device)
     result = compare(args.runs_dir, args.out, args.device, args.latency_runs)

@@ -10,6 +10,7 @@ import argparse
 
 from yolo_attn.engine.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
 from yolo_attn.user_imports import add_import_arg, use_imports
+from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
 
 __all__ = ("add_train_args", "parse_args", "fill_demo_defaults", "train_kwargs", "run", "resolve_data_alias")
 
@@ -58,6 +59,7 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     add_import_arg(p)
+    add_trust_arg(p)
     return p
 
 
@@ -108,6 +110,7 @@ def run(argv=None):
     from yolo_attn.engine.train import train
 
     args, extra = parse_args(argv)
+    use_trust(args.trust_weights)
     use_imports(args.imports)  # before any yaml is read: the user's modules register their classes
     pos, kw = train_kwargs(args, extra)
     return train(*pos, **kw)

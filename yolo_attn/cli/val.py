@@ -7,6 +7,7 @@ import argparse
 from yolo_attn.cli.passthrough import pass_through
 from yolo_attn.engine.val import validate
 from yolo_attn.user_imports import add_import_arg, use_imports
+from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
 
 __all__ = ("parse_args", "main")
 
@@ -29,12 +30,14 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--exist-ok", action="store_true")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     add_import_arg(p)
+    add_trust_arg(p)
     return p.parse_known_args(argv)
 
 
 def main(argv=None, doc: str | None = None):
     """Parse ``val_attn.py`` arguments and validate."""
     args, extra = parse_args(argv, doc)
+    use_trust(args.trust_weights)
     use_imports(args.imports)
     validate(args.weights, args.data, imgsz=args.imgsz, batch=args.batch_size, device=args.device, split=args.split,
              workers=args.workers, project=args.project, name=args.name, exist_ok=args.exist_ok, **pass_through(extra))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-
-from yolo_attn.user_imports import add_import_arg, use_imports
 from pathlib import Path
 
 import yaml
 
 from yolo_attn.errors import UsageError
+from yolo_attn.user_imports import add_import_arg, use_imports
+from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
 
 __all__ = ("parse_args", "main")
 
@@ -28,6 +28,7 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--max-images", type=int, default=8, help="at most this many images from a folder (0: all)")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     add_import_arg(p)
+    add_trust_arg(p)
     return p.parse_args(argv)
 
 
@@ -36,6 +37,7 @@ def main(argv=None, doc: str | None = None):
     from yolo_attn.analysis.visualize import save_dir, visualize
 
     args = parse_args(argv, doc)
+    use_trust(args.trust_weights)
     use_imports(args.imports)
     if not Path(args.weights).is_file():
         raise UsageError(f"--weights {args.weights}: no such file")

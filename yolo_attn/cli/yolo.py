@@ -58,6 +58,16 @@ def guarded_train():
         Model.train = original
 
 
+def _trust_weights(words: list[str]) -> list[str]:
+    """``trust_weights=True`` (yolo_attn's, not an ultralytics setting): load ``model=`` with the full pickle, which
+    runs the file's code (``YOLO_ATTN_TRUST_WEIGHTS=1``); the other words."""
+    from yolo_attn.checkpoint import use_trust
+
+    given = [w for w in words if w.split("=", 1)[0] == "trust_weights"]
+    use_trust(any(w.split("=", 1)[-1].lower() in ("true", "1", "yes") for w in given))
+    return [w for w in words if w not in given]
+
+
 def _run(words: list[str]) -> None:
     from ultralytics.cfg import entrypoint
 
@@ -70,6 +80,7 @@ def _run(words: list[str]) -> None:
     from yolo_attn.user_imports import use_imports
 
     words, modules = split_imports(words)
+    words = _trust_weights(words)
     use_imports(modules)
     words = with_data(words)
     use_attn_trainers(TRAINERS)

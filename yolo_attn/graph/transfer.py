@@ -173,6 +173,10 @@ def _summary(r: dict) -> str:
 
 
 def _mismatch(src, model, label: str) -> str:
+    if any(hasattr(m, "forward_fuse") and hasattr(m, "conv") and not hasattr(m, "bn") for m in src.modules()):
+        return (f"{label} is a fused checkpoint (model.fuse() folded its BatchNorm layers into the convolutions, as "
+                "for inference or export), so its tensors cannot start a model that trains; give the unfused .pt "
+                "written by training (weights/best.pt or last.pt)")
     a, b = tensor_signature(src), tensor_signature(model)
     detail = f"the checkpoint's base has {len(a)} layers, the model's {len(b)}"
     for i, (x, y) in enumerate(zip(a, b)):

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from ultralytics.utils import LOGGER
 
-from yolo_attn.anchor.checkpoint import UnsafeCheckpointError, YOLOv5Checkpoint, read_yolov5_checkpoint
+from yolo_attn.anchor.checkpoint import YOLOv5Checkpoint, read_yolov5_checkpoint_or_usage_error
 from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import AttentionSlot
 from yolo_attn.graph.rows import base_layout
@@ -32,15 +32,7 @@ __all__ = ("load_yolov5_weights", "check_yolov5_transfer", "read_checkpoint_or_u
 
 def read_checkpoint_or_usage_error(ckpt, label: str | None = None) -> YOLOv5Checkpoint:
     """A ``YOLOv5Checkpoint`` from a path (or one already read); a refused or unreadable file raises ``UsageError``."""
-    if isinstance(ckpt, YOLOv5Checkpoint):
-        return ckpt
-    label = label or f"checkpoint {ckpt}"
-    try:
-        return read_yolov5_checkpoint(ckpt)
-    except UnsafeCheckpointError as e:
-        raise UsageError(f"{label}: {e}") from None
-    except (ValueError, RuntimeError, OSError, EOFError) as e:
-        raise UsageError(f"{label}: a YOLOv5 checkpoint that could not be read ({type(e).__name__}: {e})") from None
+    return read_yolov5_checkpoint_or_usage_error(ckpt, label)
 
 
 def _by_layer(sd: dict, layout: list) -> dict:
