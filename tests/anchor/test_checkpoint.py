@@ -1,4 +1,4 @@
-"""Checkpoints saved by YOLOv5's own code (``yolo_attn.anchor.checkpoint``, ``graph/transfer_yolov5``).
+"""Checkpoints saved by YOLOv5's own code (``yolo_attn.checkpoint.yolov5``, ``graph/transfer_yolov5``).
 
 YOLOv5 v7.0 (``yolov5==7.0.14``, from ``$YOLO_ATTN_YOLOV5_REF``, default ``<repo>/.ci-yolov5``) runs only in a
 subprocess (``yolov5_reference_ckpt.py``): it saves yolov5n at nc 80 and nc 4 as its train.py does (fp16 model
@@ -19,7 +19,7 @@ from ultralytics.nn.tasks import DetectionModel
 
 from conftest import subprocess_env
 from yolo_attn import insert_attention, load_weights
-from yolo_attn.anchor.checkpoint import UnsafeCheckpointError, _pickled_globals, read_yolov5_checkpoint, yolov5_layout
+from yolo_attn.checkpoint.yolov5 import UnsafeCheckpointError, _pickled_globals, read_yolov5_checkpoint, yolov5_layout
 from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import AttentionSlot
 from yolo_attn.graph.rows import base_layout

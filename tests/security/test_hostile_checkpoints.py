@@ -227,7 +227,7 @@ def test_source_key_cannot_replace_the_class_path(tmp_path):
 
 def test_refused_torch_name_is_not_looked_up():
     """find_class('torch', name) checks the name before any getattr(torch, name) (which can import submodules)."""
-    code = ("import sys, io, pickle; import yolo_attn.anchor.checkpoint as c\n"
+    code = ("import sys, io, pickle; import yolo_attn.checkpoint.yolov5 as c\n"
             "assert 'torch._inductor' not in sys.modules\n"
             "u = c._RestrictedUnpickler(io.BytesIO(b''))\n"
             "try:\n    u.find_class('torch', '_inductor')\nexcept pickle.UnpicklingError:\n    pass\n"

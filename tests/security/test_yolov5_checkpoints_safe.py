@@ -59,7 +59,7 @@ def test_yolov5_segmentation_checkpoint_gets_a_true_message(variants):
 
 
 def test_runner_checkpoint_reader_keeps_our_classes(variants):
-    from yolo_attn.anchor.checkpoint import read_yolov5_checkpoint
+    from yolo_attn.checkpoint.yolov5 import read_yolov5_checkpoint
 
     ck = read_yolov5_checkpoint(variants / "runner-simam.pt")
     assert "yolo_attn.models.simam.SimAM" in ck.classes.values()

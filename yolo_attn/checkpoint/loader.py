@@ -6,7 +6,7 @@ Every file first passes the format check (``scan.py``). Then, by default, nothin
   list: ultralytics' own (``ultralytics.nn.tasks._SafeLoad``: its ``nn.Module`` classes, ``torch.nn``, plain data)
   plus yolo_attn's module classes (``plugin/safe_load.py``);
 - a checkpoint saved by YOLOv5 (``models.yolo`` / ``yolov5.models.yolo`` objects) is read by the restricted unpickler
-  of ``yolo_attn.anchor.checkpoint`` (YOLOv5's classes as inert placeholders) and converted in memory to yolo_attn's
+  of ``yolo_attn.checkpoint.yolov5`` (YOLOv5's classes as inert placeholders) and converted in memory to yolo_attn's
   anchor-based model (``yolo_attn.anchor``), which the log says in one line.
 
 ``trust=True`` or ``YOLO_ATTN_TRUST_WEIGHTS=1`` (``--trust-weights``) is the one way to the full pickle: it runs the
@@ -32,7 +32,9 @@ TRUST_ENV = "YOLO_ATTN_TRUST_WEIGHTS"
 YOLOV5_HEADS = {"models.yolo", "yolov5.models.yolo"}
 
 
-MAX_NC = 10_000  # equal to yolo_attn.anchor.checkpoint.MAX_NC (the YOLOv5 reader checks before range(nc))
+ULTRALYTICS_ORIGINALS: dict = {}  # ultralytics' own loaders, kept by plugin/safe_load.install before it routes them here
+
+MAX_NC = 10_000  # equal to yolo_attn.checkpoint.yolov5.MAX_NC (the YOLOv5 reader checks before range(nc))
 
 
 def trust_requested(trust: bool | None = None) -> bool:
@@ -88,10 +90,15 @@ def _weights_only(path: str, label: str) -> dict:
                          f"({type(e).__name__}: {first})") from None
 
 
+def original_torch_safe_load():
+    """ultralytics' own ``torch_safe_load`` (the full pickle under ``safe_only=False``): for the trusted opt-in only."""
+    import ultralytics.nn.tasks as tasks
+
+    return ULTRALYTICS_ORIGINALS.get("torch_safe_load", tasks.torch_safe_load)
+
+
 def _full_pickle(path: str, label: str) -> dict:
     """The opt-in: ultralytics' own loader with ``weights_only=False`` (runs the file's code)."""
-    from yolo_attn.plugin.safe_load import original_torch_safe_load
-
     try:
         return original_torch_safe_load()(path, safe_only=False)[0]
     except Exception as e:  # the user's own file failed to unpickle; say why in one line
@@ -144,7 +151,7 @@ def yolov5_to_model(ck, label: str):
 def _yolov5_ckpt(path: str, label: str) -> dict:
     from ultralytics.utils import LOGGER
 
-    from yolo_attn.anchor.checkpoint import read_yolov5_checkpoint_or_usage_error
+    from yolo_attn.checkpoint.yolov5 import read_yolov5_checkpoint_or_usage_error
 
     ck = read_yolov5_checkpoint_or_usage_error(path, label)
     model, fused = yolov5_to_model(ck, label)

@@ -179,7 +179,7 @@ def _is_module_class(module: str) -> bool:
 
 def _ours() -> set[str]:
     """Class paths of yolo_attn's module classes (what ``python -m yolo_attn.yolov5`` checkpoints pickle)."""
-    from yolo_attn.plugin.safe_load import safe_class_paths
+    from yolo_attn.checkpoint.allow import safe_class_paths
 
     return safe_class_paths()
 

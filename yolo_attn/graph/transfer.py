@@ -65,8 +65,8 @@ def _describe(model) -> str:
 
 
 def is_yolov5_weights(ckpt) -> bool:
-    """A checkpoint saved by the YOLOv5 repository (path or one already read by ``yolo_attn.anchor.checkpoint``)."""
-    from yolo_attn.anchor.checkpoint import YOLOv5Checkpoint, is_yolov5_checkpoint
+    """A checkpoint saved by the YOLOv5 repository (path or one already read by ``yolo_attn.checkpoint.yolov5``)."""
+    from yolo_attn.checkpoint.yolov5 import YOLOv5Checkpoint, is_yolov5_checkpoint
 
     return isinstance(ckpt, YOLOv5Checkpoint) or is_yolov5_checkpoint(ckpt)
 

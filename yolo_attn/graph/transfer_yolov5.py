@@ -1,4 +1,4 @@
-"""Weights from a checkpoint saved by the YOLOv5 repository (``yolo_attn.anchor.checkpoint``) into our models.
+"""Weights from a checkpoint saved by the YOLOv5 repository (``yolo_attn.checkpoint.yolov5``) into our models.
 
 ``load_weights`` routes such files here. The checkpoint's tensors are matched layer by layer through the *base*
 layout (``graph.rows.base_layout``), so base layers land on their new indices across inserted attention rows and
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from ultralytics.utils import LOGGER
 
-from yolo_attn.anchor.checkpoint import YOLOv5Checkpoint, read_yolov5_checkpoint_or_usage_error
+from yolo_attn.checkpoint.yolov5 import YOLOv5Checkpoint, read_yolov5_checkpoint_or_usage_error
 from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import AttentionSlot
 from yolo_attn.graph.rows import base_layout

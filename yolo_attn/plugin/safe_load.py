@@ -16,44 +16,14 @@ plus the anchor-based YOLOv5 head and model class (``yolo_attn.anchor.head.Ancho
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 
-__all__ = ("safe_classes", "safe_class_paths", "install", "original_torch_safe_load", "torch_safe_load")
+__all__ = ("safe_classes", "safe_class_paths", "install", "torch_safe_load")
 
-_ORIGINAL = {}  # ultralytics' own functions, before install() routed them through yolo_attn.load_checkpoint_safely
-
-
-def safe_classes() -> list[type]:
-    """Every ``nn.Module`` subclass defined (not merely imported) in a module of the ``yolo_attn.models`` package."""
-    import yolo_attn.models as models
-
-    found = {}
-    for info in pkgutil.iter_modules(models.__path__, prefix=f"{models.__name__}."):
-        module = importlib.import_module(info.name)
-        for obj in vars(module).values():
-            if isinstance(obj, type) and issubclass(obj, nn.Module) and obj.__module__ == module.__name__:
-                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
-    from yolo_attn.anchor.head import AnchorDetect
-    from yolo_attn.anchor.model import AnchorDetectionModel
-
-    for obj in (AnchorDetect, AnchorDetectionModel):  # the anchor-based YOLOv5 detector's head and model class
-        found[f"{obj.__module__}.{obj.__qualname__}"] = obj
-    return [found[k] for k in sorted(found)]
-
-
-_PATHS: set = set()
-
-
-def safe_class_paths() -> set[str]:
-    """``module.Qualname`` of every class of :func:`safe_classes` (computed once)."""
-    if not _PATHS:
-        _PATHS.update(f"{c.__module__}.{c.__qualname__}" for c in safe_classes())
-    return _PATHS
+from yolo_attn.checkpoint.allow import safe_class_paths, safe_classes
+from yolo_attn.checkpoint.loader import ULTRALYTICS_ORIGINALS as _ORIGINAL
 
 
 def torch_safe_load(weight, safe_only=None):
@@ -78,13 +48,6 @@ def _torch_load(f, *args, **kwargs):
 
         return load_checkpoint_safely(f)
     return _ORIGINAL["torch_load"](f, *args, **kwargs)
-
-
-def original_torch_safe_load():
-    """ultralytics' own ``torch_safe_load`` (the full pickle under ``safe_only=False``): for the trusted opt-in only."""
-    import ultralytics.nn.tasks as tasks
-
-    return _ORIGINAL.get("torch_safe_load", tasks.torch_safe_load)
 
 
 def _patch_ultralytics() -> None:
