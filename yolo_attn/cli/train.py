@@ -63,8 +63,10 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def parse_args(argv=None, description: str | None = None):
     """``(namespace, extra)``: the training flags and the unparsed ``key=value`` tokens."""
+    from yolo_attn.cli.passthrough import end_values_at_settings
+
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    return add_train_args(p).parse_known_args(argv)
+    return add_train_args(p).parse_known_args(end_values_at_settings(argv))  # --seed 0 1 lr0=0.01
 
 
 def resolve_data_alias(data: str | None) -> str | None:
