@@ -74,6 +74,8 @@ def common_train_argv(rest: list[str]) -> list[str]:
         argv += ["--weights", str(Path(targs.weights).resolve())]
     if targs.compile:
         argv.append("--compile")
+    if targs.protocol != defaults.protocol:  # every cell validates alike
+        argv += ["--protocol", targs.protocol]
     return argv + list(extra)
 
 

@@ -56,6 +56,10 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
+    p.add_argument("--protocol", default="ultralytics", choices=("ultralytics", "yolov5"),
+                   help="validation settings of every epoch and the final validation: ultralytics' own (NMS IoU 0.7, "
+                        "best.pt by mAP50-95), or YOLOv5 train.py's (NMS IoU 0.6, 0.65 on COCO; conf 0.001; max_det "
+                        "300; best.pt by 0.1 mAP50 + 0.9 mAP50-95); recorded in the run's protocol.json")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     add_import_arg(p)
     return p
@@ -101,7 +105,7 @@ def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dic
         exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile, **pass_through(extra),
     )
     kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args)  # train() checks them
-    kw.update(anchors=True if args.anchors else None, noautoanchor=args.noautoanchor)
+    kw.update(anchors=True if args.anchors else None, noautoanchor=args.noautoanchor, protocol=args.protocol)
     return (args.cfg, data), kw
 
 

@@ -42,6 +42,16 @@ class _AttnTrainerMixin:
         use_all_cores(self)  # CPU with workers 0: ultralytics' cpu_count - 1 threads would leave a core idle
         drop_raytune_outside_trials(self.callbacks)
 
+    def get_validator(self):
+        """ultralytics' validator, or ``YOLOv5Validator`` under ``--protocol yolov5`` (``engine/protocol.py``)."""
+        validator = super().get_validator()
+        if getattr(self, "validation_protocol", "ultralytics") == "yolov5":
+            from yolo_attn.engine.protocol import YOLOv5Validator
+
+            validator = YOLOv5Validator(validator.dataloader, save_dir=validator.save_dir, args=validator.args,
+                                        _callbacks=validator.callbacks)
+        return validator
+
 
 class AttnDetectionTrainer(TransferMixin, _AttnTrainerMixin, DetectionTrainer):
     """ultralytics' ``DetectionTrainer``, importable from the yolo_attn package (see the module docstring).

@@ -72,11 +72,18 @@ def validate(
     project: str = "runs",
     name: str = "val",
     exist_ok: bool = False,
+    protocol: str | None = None,
     **overrides,
 ) -> dict:
-    """Validate ``weights`` on ``data`` (default: the data it was trained on); return the figures as a dict."""
+    """Validate ``weights`` on ``data`` (default: the data it was trained on); return the figures as a dict.
+
+    ``protocol``: ``"ultralytics"`` (default) or ``"yolov5"``, YOLOv5 val.py's settings (``yolo_attn.engine.protocol``);
+    the figures record it, with the head (``anchor`` or ``v5u``).
+    """
     from ultralytics import YOLO
 
+    from yolo_attn.anchor.model import head_kind
+    from yolo_attn.engine.protocol import YOLOv5Validator, check_protocol, protocol_record, protocol_settings
     from yolo_attn.plugin.patches import use_local_fonts
 
     device = check_device(device)
@@ -87,17 +94,25 @@ def validate(
     if not data:
         raise UsageError(f"--weights {weights} does not record its dataset; pass --data")
     data = resolve_data(data, splits=("val", split))  # a val-only dataset evaluates (no train split needed)
+    protocol = check_protocol(protocol)
+    if protocol != "ultralytics" and task != "detect":
+        raise UsageError(f"--protocol {protocol}: for detection checkpoints; {weights} is a '{task}' model")
+    fixed = protocol_settings(protocol, data, overrides)
     project, name = run_dir(project, name)
     use_local_fonts()
     args = {
         **model.overrides, "rect": True, "data": data, "imgsz": imgsz or train_args.get("imgsz", 640), "batch": batch,
         "device": device, "split": split, "workers": workers, "save_json": True, "project": project, "name": name,
-        "exist_ok": exist_ok, **overrides, "mode": "val",
+        "exist_ok": exist_ok, **overrides, **fixed, "mode": "val",
     }
     with guard_run(None, project):  # a validation that fails leaves no empty run folder
-        validator = VALIDATORS[task](args=args)
+        validator = (YOLOv5Validator if protocol == "yolov5" else VALIDATORS[task])(args=args)
         validator(model=model.model)
     out, lines = _figures(validator, task, weights, data, split, args["imgsz"])
+    used = {k: getattr(validator.args, k) for k in ("iou", "conf", "max_det", "rect")}
+    out.update(protocol_record(protocol, used), head=head_kind(model.model))
+    lines[0] = lines[0].replace("ultralytics:  ", f"{protocol + ':':<14}", 1) + f"  ({out['head']} head; " + \
+        ", ".join(f"{k} {v}" for k, v in used.items()) + ")"
     lines += _coco_figures(validator, data, split, out) + _visdrone_figures(validator, out)
     save_dir = Path(validator.save_dir)
     (save_dir / "metrics.json").write_text(json.dumps(out, indent=2))
