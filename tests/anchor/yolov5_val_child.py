@@ -24,7 +24,10 @@ def main(sd_path: Path, data: str, out: Path, iou: float = 0.6):
     os.environ["YOLOV5_CONFIG_DIR"] = str(cfg)
 
     import yolov5
+    import yolov5.models.common
     from yolov5 import val
+
+    yolov5.models.common.attempt_download_from_hub = lambda *a, **k: None  # pip yolov5 asks the HF hub first; offline
     from yolov5.models.yolo import Model
 
     saved = torch.load(sd_path, map_location="cpu")
