@@ -25,9 +25,13 @@ def main(sd_path: Path, data: str, out: Path, iou: float = 0.6):
 
     import yolov5
     import yolov5.models.common
+    import yolov5.utils.downloads
     from yolov5 import val
 
-    yolov5.models.common.attempt_download_from_hub = lambda *a, **k: None  # pip yolov5 asks the HF hub first; offline
+    # the pip package asks the HF hub for any weights name first; offline, a local file is just that
+    yolov5.models.common.attempt_download_from_hub = yolov5.utils.downloads.attempt_download_from_hub = (
+        lambda *a, **k: None)
+    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"  # v7.0's torch.load predates torch 2.6's weights_only
     from yolov5.models.yolo import Model
 
     saved = torch.load(sd_path, map_location="cpu")

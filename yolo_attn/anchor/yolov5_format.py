@@ -4,10 +4,11 @@ anchors]``), for YOLOv5's ``Model``: ``python -m yolo_attn.yolov5 export-ckpt`` 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from yolo_attn.errors import UsageError
 
-__all__ = ("yolov5_format",)
+__all__ = ("yolov5_format", "shipped_cfg_for_yolov5")
 
 
 def yolov5_format(d: dict, nc: int | None = None) -> dict:
@@ -32,3 +33,30 @@ def yolov5_format(d: dict, nc: int | None = None) -> dict:
     for k in ("yaml_file", "ch", "hyp"):
         d.pop(k, None)
     return d
+
+
+def shipped_cfg_for_yolov5(name: str, folder) -> Path | None:
+    """A yolo_attn config name YOLOv5 cannot find (``yolov5s-ema.yaml``: not a file, not in the clone's ``models/``)
+    written in YOLOv5's format to ``folder/<name>`` (anchor-based head, YOLOv5's default anchors); its path, or None
+    when ``name`` is a file, the clone's own config or no yolo_attn config."""
+
+    import yaml
+
+    from yolo_attn.anchor.config import anchor_cfg, load_model_dict
+    from yolo_attn.engine.configs import known_configs
+
+    if Path(name).is_file() or list(Path("models").rglob(Path(name).name)) or Path(name).name not in known_configs():
+        return None
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    d = load_model_dict(anchor_cfg(Path(name).name, folder))
+    d["scale"] = d.get("scale") or load_model_dict(Path(name).name).get("scale")
+    out = folder / Path(name).name
+    d = yolov5_format(d, nc=d.get("nc", 80))
+    rows = {k: d.pop(k) for k in ("backbone", "head")}
+    text = f"# {Path(name).name}: yolo_attn's shipped config in YOLOv5's format (python -m yolo_attn.yolov5)\n"
+    text += yaml.safe_dump(d, sort_keys=False, default_flow_style=None)
+    for k, rs in rows.items():  # one row a line, as YOLOv5's own yamls
+        text += f"{k}:\n" + "".join(f"  - {yaml.safe_dump(r, default_flow_style=True, width=1000).strip()}\n" for r in rs)
+    out.write_text(text)
+    return out

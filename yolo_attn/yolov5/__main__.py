@@ -37,9 +37,23 @@ def main(argv=None) -> int:
     except ImportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    sys.argv = [str(script), *argv[1:]]
+    sys.argv = [str(script), *_shipped_cfg(argv[1:])]
     runpy.run_path(str(script), run_name="__main__")
     return 0
+
+
+def _shipped_cfg(args: list[str]) -> list[str]:
+    """``--cfg yolov5s-ema.yaml`` (a yolo_attn config YOLOv5 cannot find) -> its YOLOv5-format copy under
+    ``runs/yolo_attn-cfg/`` (``yolo_attn.anchor.yolov5_format``), said in one line; other arguments unchanged."""
+    from yolo_attn.anchor.yolov5_format import shipped_cfg_for_yolov5
+
+    out = list(args)
+    for i, a in enumerate(out[:-1]):
+        if a == "--cfg" and (found := shipped_cfg_for_yolov5(out[i + 1], Path("runs") / "yolo_attn-cfg")):
+            print(f"--cfg {out[i + 1]}: yolo_attn's shipped config in YOLOv5's format (anchor-based head, YOLOv5's "
+                  f"default anchors) -> {found}")
+            out[i + 1] = str(found)
+    return out
 
 
 def _export(args: list[str]) -> int:
