@@ -32,6 +32,10 @@ def main(sd_path: Path, data: str, out: Path, iou: float = 0.6):
     yolov5.models.common.attempt_download_from_hub = yolov5.utils.downloads.attempt_download_from_hub = (
         lambda *a, **k: None)
     os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"  # v7.0's torch.load predates torch 2.6's weights_only
+    import numpy as np
+
+    if not hasattr(np, "trapz"):  # numpy 2 renamed it; v7.0's compute_ap integrates with it
+        np.trapz = np.trapezoid
     from yolov5.models.yolo import Model
 
     saved = torch.load(sd_path, map_location="cpu")

@@ -40,7 +40,9 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "shapes-hard, shapes-seg (demo defaults; default: shapes)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
                         "indices across inserted attention rows (yolo_attn.load_weights); fine-tunes with "
-                        "optimizer=AdamW lr0=0.0001 warmup_epochs=0 unless optimizer=... is given (measured: docs/PIPELINE.md)")
+                        "optimizer=AdamW lr0=0.0001 warmup_epochs=0 unless optimizer=... is given (measured: docs/PIPELINE.md); "
+                        "--anchors runs fine-tune as YOLOv5's train.py does: hyp.scratch-low, warm-up of at least 100 "
+                        "iterations")
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs {_both('epochs')}")
     p.add_argument("--batch-size", "--batch", dest="batch_size", type=int, default=None,
                    help=f"total batch size over all GPUs {_both('batch')}")

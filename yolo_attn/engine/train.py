@@ -323,6 +323,10 @@ def _check_fine_tune(weights: str, cfgs: list[str], overrides: dict, note: str, 
         check_transfer(c, ckpt, label=f"--weights {weights}")
     recipe, ft_note = finetune_defaults(overrides)  # `auto` (AdamW 0.00125) and SGD 0.01 wreck converged weights
     plain = [c for c in cfgs if not per_cfg.get(c)]
+    if len(plain) < len(cfgs) and "warmup_epochs" not in overrides:  # anchor-based: YOLOv5's own fine-tune start
+        anchor = ("--weights fine-tune of the anchor-based configs: YOLOv5's hyp.scratch-low with YOLOv5's warm-up, "
+                  "max(3 epochs, 100 iterations), as YOLOv5's train.py --weights")
+        note = (note + "; " + anchor) if note else "defaults: " + anchor
     if not recipe or not plain:
         return note
     for c in plain:
