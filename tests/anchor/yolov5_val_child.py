@@ -45,7 +45,7 @@ def main(sd_path: Path, data: str, out: Path, iou: float = 0.6):
     m.names, m.nc = names, len(names)
     weights = out.parent / "yolov5-weights.pt"
     torch.save({"model": m.half(), "ema": None, "epoch": -1}, weights)
-    (mp, mr, map50, map5095, *_), maps, _ = val.run(
+    (mp, mr, map50, map5095, *_), *_ = val.run(
         data=data, weights=str(weights), batch_size=16, imgsz=int(saved["imgsz"]), conf_thres=0.001, iou_thres=iou,
         max_det=300, device="cpu", workers=0, plots=False, save_json=False, project=str(out.parent / "val"),
         name="exp", half=False)
