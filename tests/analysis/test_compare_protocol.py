@@ -53,7 +53,7 @@ def test_best_epoch_by_protocol_fitness(tmp_path):
 
 def test_protocol_settings_and_refusals(tmp_path):
     assert protocol_settings("ultralytics") == {}
-    assert protocol_settings("yolov5", "shapes.yaml") == {"iou": 0.6, "conf": 0.001, "max_det": 300, "rect": True}
+    assert protocol_settings("yolov5", "shapes.yaml") == {"iou": 0.6, "conf": 0.001, "max_det": 300}
     assert protocol_settings("yolov5", {"val": "../datasets/coco/val2017.txt"})["iou"] == 0.65
     with pytest.raises(UsageError, match="iou=0.7: --protocol yolov5 validates with YOLOv5 val.py's iou=0.6"):
         protocol_settings("yolov5", "d.yaml", {"iou": 0.7})

@@ -43,5 +43,6 @@ def test_one_epoch_fine_tune_from_yolov5_weights_warms_up(tmp_path):
     row = next(csv.DictReader(open(run / "results.csv")))
     row = {k.strip(): float(v) for k, v in row.items()}
     nb = 25  # 400 training images / batch 16
-    assert row["lr/pg0"] == pytest.approx(0.1 + (0.01 - 0.1) * (nb - 1) / 100, rel=1e-3)  # biases
-    assert row["lr/pg1"] == pytest.approx(0.01 * (nb - 1) / 100, rel=1e-3)  # weights
+    assert row["lr/pg0"] == pytest.approx(0.01 * (nb - 1) / 100, rel=1e-3)  # weights with decay
+    assert row["lr/pg1"] == pytest.approx(0.01 * (nb - 1) / 100, rel=1e-3)  # norm weights
+    assert row["lr/pg2"] == pytest.approx(0.1 + (0.01 - 0.1) * (nb - 1) / 100, rel=1e-3)  # biases, from 0.1

@@ -53,7 +53,9 @@ def protocol_settings(protocol: str, data=None, given: dict | None = None) -> di
     """
     if check_protocol(protocol) == "ultralytics":
         return {}
-    fixed = {"iou": 0.65 if is_coco(data) else 0.6, "conf": 0.001, "max_det": 300, "rect": True}
+    # rectangular val batches padded 0.5 stride are ultralytics' own for validation already (``rect`` here would
+    # make training batches rectangular too)
+    fixed = {"iou": 0.65 if is_coco(data) else 0.6, "conf": 0.001, "max_det": 300}
     for k, v in (given or {}).items():
         if k in fixed and v != fixed[k]:
             raise UsageError(f"{k}={v}: --protocol yolov5 validates with YOLOv5 val.py's {k}={fixed[k]}; drop {k}=... "
@@ -106,16 +108,19 @@ class ProtocolCallback:
 
 
 def _head_of(trainer) -> str:
-    """``anchor`` or ``v5u``: the head of the model the trainer builds (from its yaml, before the model exists)."""
+    """``anchor`` or ``v5u``: the head of the model the trainer trains (its model, or before it is built, the yaml
+    in its ``model`` argument; this callback runs in the trainer's ``__init__``)."""
+    from ultralytics.nn.tasks import yaml_model_load
+
     from yolo_attn.plugin.anchor_rows import is_anchor_yaml
 
-    model = trainer.model
-    yaml = getattr(model, "yaml", None) if not isinstance(model, (str, Path)) else None
-    if yaml is None:
-        from ultralytics.nn.tasks import yaml_model_load
-
-        yaml = yaml_model_load(str(model)) if str(model).endswith((".yaml", ".yml")) else {}
-    return "anchor" if is_anchor_yaml(yaml) else "v5u"
+    model = getattr(trainer, "model", None)
+    if model is None or isinstance(model, (str, Path)):
+        model = model or getattr(trainer.args, "model", None)
+    yaml = getattr(model, "yaml", None)
+    if yaml is None and str(model).endswith((".yaml", ".yml")):
+        yaml = yaml_model_load(str(model))
+    return "anchor" if is_anchor_yaml(yaml or {}) else "v5u"
 
 
 def protocol_record(protocol: str, settings: dict) -> dict:
