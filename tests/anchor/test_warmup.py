@@ -2,6 +2,7 @@
 iterations, never capped at ``epochs - 1`` (ultralytics' cap gives a 1-epoch fine-tune from YOLOv5 weights no warm-up,
 so its first step runs at SGD lr0 0.01 and wrecks the checkpoint)."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +10,7 @@ from ultralytics.engine.trainer import BaseTrainer
 
 from yolo_attn.anchor.trainer import AnchorDetectionTrainer
 
-FIXTURE = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "yolov5n-shapes-yolov5.pt"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "yolov5n-shapes-yolov5.pt"
 
 
 def warmup(cls, warmup_epochs, epochs, nb):
@@ -30,16 +31,22 @@ def test_anchor_warmup_iterations_are_yolov5s(warmup_epochs, epochs, nb, yolov5,
 
 @pytest.mark.slow
 def test_one_epoch_fine_tune_from_yolov5_weights_warms_up(tmp_path):
-    """``train_attn.py --cfg yolov5n.yaml --anchors --weights <YOLOv5 best.pt> --epochs 1``: every tensor transfers
+    """``train_attn.py --cfg yolov5n.yaml --anchors --weights <YOLOv5 best.pt> --epochs 1 --protocol yolov5``: it trains
     and the single epoch runs inside YOLOv5's 100-iteration warm-up (the last step's lr: 0.01 x 24/100 on the weights,
-    the bias lr falling from 0.1; ultralytics' own would have run the whole epoch at 0.01), as YOLOv5's own fine-tune does."""
+    the bias lr falling from 0.1; ultralytics' own would have run the whole epoch at 0.01), as YOLOv5's own fine-tune
+    does. The fixture is an early checkpoint (tests/fixtures/README.md): its mAP is too small to check "keeps its mAP
+    within noise" here, so the run's start is checked instead."""
     import csv
+    import json
 
     from yolo_attn.data.embedded import embedded_dataset
     from yolo_attn.engine.train import train
 
-    run, = train("yolov5n.yaml", str(embedded_dataset("shapes")), anchors=True, weights=str(FIXTURE), epochs=1, imgsz=128, batch=16,
-                 workers=0, project=str(tmp_path), name="ft", device="cpu")
+    run, = train("yolov5n.yaml", str(embedded_dataset("shapes")), anchors=True, weights=str(FIXTURE), epochs=1,
+                 imgsz=128, batch=16, workers=0, project=str(tmp_path), name="ft", device="cpu", protocol="yolov5")
+
+    record = json.loads((run / "protocol.json").read_text())  # and the run validated with YOLOv5's protocol
+    assert record["protocol"] == "yolov5" and record["head"] == "anchor" and record["settings"]["iou"] == 0.6
     row = next(csv.DictReader(open(run / "results.csv")))
     row = {k.strip(): float(v) for k, v in row.items()}
     nb = 25  # 400 training images / batch 16
