@@ -11,7 +11,7 @@ from ultralytics.nn.tasks import DetectionModel
 
 from yolo_attn.analysis.compare import find_runs, summarise, to_markdown
 from yolo_attn.analysis.runs import best_epoch
-from yolo_attn.engine.protocol import PROTOCOL_FILE, fitness_of, protocol_settings, run_protocol
+from yolo_attn.protocols import PROTOCOL_FILE, fitness_of, protocol_settings, run_protocol
 from yolo_attn.errors import UsageError
 
 # epoch 2 has the higher mAP50-95, epoch 1 the higher 0.1 mAP50 + 0.9 mAP50-95

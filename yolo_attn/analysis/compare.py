@@ -76,7 +76,7 @@ def find_runs(root) -> list[Run]:
     """Every finished-enough run under ``root`` (any depth); runs without a validated epoch are skipped."""
     import re
 
-    from yolo_attn.engine.protocol import run_protocol
+    from yolo_attn.protocols import run_protocol
     from yolo_attn.graph.base import attention_layers, config_key, init_label, started_as
     from yolo_attn.plugin.anchor_rows import is_anchor_yaml
 

@@ -24,7 +24,7 @@ def best_epoch(results_csv, protocol: str = "ultralytics") -> tuple[dict | None,
 
     Best by the fitness of the run's validation ``protocol`` (``yolo_attn.engine.protocol.fitness_of``): mAP50-95
     for ultralytics', ``0.1 mAP50 + 0.9 mAP50-95`` for YOLOv5's, as each trainer picked ``best.pt``."""
-    from yolo_attn.engine.protocol import fitness_of
+    from yolo_attn.protocols import fitness_of
 
     rows = epoch_rows(Path(results_csv))
     best = max(reversed(rows), key=lambda r: fitness_of(r.get(MAP50) or 0.0, r[MAP], protocol)) if rows else None

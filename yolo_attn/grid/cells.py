@@ -94,7 +94,7 @@ def cell_argv(cell: Cell | dict) -> list[str]:
 def best_metrics(run_dir) -> dict:
     """Best epoch's ``mAP50``/``mAP50-95`` and the number of epochs in ``results.csv`` ({} without one)."""
     from yolo_attn.analysis.runs import best_epoch
-    from yolo_attn.engine.protocol import run_protocol
+    from yolo_attn.protocols import run_protocol
 
     f = Path(run_dir) / "results.csv"
     best, epochs = best_epoch(f, run_protocol(run_dir)) if f.is_file() else (None, 0)
