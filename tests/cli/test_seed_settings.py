@@ -36,3 +36,12 @@ def test_ablate_seed_values_end_at_a_setting():
 def test_unchanged_without_seed():
     argv = ["--cfg", "yolov5n.yaml", "lr0=0.01", "--epochs", "1"]
     assert end_values_at_settings(argv) == argv
+
+
+def test_ablate_passes_protocol_to_every_cell():
+    """``ablate_attn.py --protocol yolov5``: every cell trains with the same validation protocol (issue 27)."""
+    from yolo_attn.cli.ablate import common_train_argv
+
+    argv = common_train_argv(["--protocol", "yolov5", "--epochs", "1"])
+    assert argv[argv.index("--protocol") + 1] == "yolov5"
+    assert "--protocol" not in common_train_argv(["--epochs", "1"])  # the default stays implicit
