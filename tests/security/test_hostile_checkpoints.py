@@ -189,7 +189,7 @@ def test_fresh_checkpoints_of_ours_load_safely(tmp_path, cfg, half):
     from ultralytics import YOLO
     from ultralytics.nn.tasks import DetectionModel
 
-    from yolo_attn.anchor.config import anchor_cfg
+    from yolo_attn.graph.anchors import anchor_cfg
 
     path = anchor_cfg(cfg, tmp_path) if cfg == "yolov5n.yaml" else cfg  # the anchor-based model too
     m = DetectionModel(str(path), nc=3, verbose=False)

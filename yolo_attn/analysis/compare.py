@@ -28,7 +28,7 @@ from yolo_attn.errors import UsageError
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
 
 _CSV_FIELDS = (
-    "group", "data", "imgsz", "epochs", "init", "head", "config", "module", "scale", "baseline", "seeds", "n_runs",
+    "group", "data", "imgsz", "epochs", "init", "head", "protocol", "config", "module", "scale", "baseline", "seeds", "n_runs",
     "mAP50_mean", "mAP50_std", "mAP50-95_mean", "mAP50-95_std", "delta_mAP50", "delta_mAP50-95",
     "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "GFLOPs_imgsz", "latency_ms",
     "latency_p10_ms", "latency_p90_ms", "latency_note", "device", "runs",
@@ -52,6 +52,7 @@ class Run:
     init: str = "scratch"  # or "fine-tuned from <weights>"
     base_key: tuple = ()  # the model with its attention layers removed
     head: str = "v5u"  # "anchor": YOLOv5's anchor-based head (v6/v7); never grouped with the anchor-free one
+    protocol: str = "ultralytics"  # the validation protocol (yolo_attn.engine.validators); never grouped with another
     extra: dict = field(default_factory=dict)
 
 
@@ -72,6 +73,7 @@ def find_runs(root) -> list[Run]:
     from yolo_attn.graph.anchors import is_anchor_yaml
     from yolo_attn.graph.base import attention_layers, config_key
     from yolo_attn.registry import registered_name
+    from yolo_attn.protocols import run_protocol
 
     root = Path(root)
     if not root.is_dir():
@@ -84,7 +86,8 @@ def find_runs(root) -> list[Run]:
         args = yaml.safe_load(args_file.read_text()) or {}
         if args.get("task", "detect") != "detect" or args.get("mode", "train") != "train":
             continue
-        best, _ = best_epoch(d / "results.csv")
+        protocol = run_protocol(d)
+        best, _ = best_epoch(d / "results.csv", protocol)
         if best is None:
             continue
         model = _model_yaml(d / "weights" / "best.pt")
@@ -97,7 +100,7 @@ def find_runs(root) -> list[Run]:
             scale=model.get("scale") or (m.group(1) if m else "?"), data=str(args.get("data")),
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
-            base_key=config_key(model), head="anchor" if is_anchor_yaml(model) else "v5u",
+            base_key=config_key(model), head="anchor" if is_anchor_yaml(model) else "v5u", protocol=protocol,
         ))
     return runs
 
@@ -130,7 +133,7 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
     """One row per (group, config), a control row for the latency, Δ vs each config's own baseline."""
     groups: dict[tuple, dict[str, list[Run]]] = {}
     for r in runs:
-        groups.setdefault((r.data, r.imgsz, r.epochs, r.init, r.head), {}).setdefault(r.config, []).append(r)
+        groups.setdefault((r.data, r.imgsz, r.epochs, r.init, r.head, r.protocol), {}).setdefault(r.config, []).append(r)
     rows, cands = [], {}
     for gi, (key, by_config) in enumerate(sorted(groups.items()), 1):
         base_of = _baselines(by_config)
@@ -147,11 +150,12 @@ def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str 
     """A config's row: mean ± std over its seeds and, against its baseline's runs ``base``, the Δ and its interval."""
     from yolo_attn.analysis.stats import delta_ci
 
-    data, imgsz, epochs, init, head = key
+    data, imgsz, epochs, init, head, protocol = key
     m50, s50 = _mean_std([r.map50 for r in rs])
     m95, s95 = _mean_std([r.map50_95 for r in rs])
     row = {
-        "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "head": head, "config": config,
+        "group": gi, "data": data, "imgsz": imgsz, "epochs": epochs, "init": init, "head": head, "protocol": protocol,
+        "config": config,
         "module": rs[0].module, "scale": rs[0].scale, "n_runs": len(rs),
         "baseline": (base_name or "") if rs[0].module != "none" else "",
         "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
@@ -191,7 +195,7 @@ def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int)
     if res is None:
         return rows  # --latency-runs 0: no timing, no control row
     ci = next(i for i, r in enumerate(rows) if (r["group"], r["config"]) == control)
-    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "head", "scale", "device",
+    ctrl = {k: rows[ci][k] for k in ("group", "data", "imgsz", "epochs", "init", "head", "protocol", "scale", "device",
                                      "GFLOPs_imgsz")}
     ctrl.update(_latency_fields(lat["control"]), config=f"{control[1]} (control)", module="control",
                 baseline=control[1], n_runs=0, seeds="",
@@ -233,7 +237,7 @@ def to_markdown(rows: list[dict]) -> str:
         rs = [r for r in rows if r["group"] == g]
         r0 = rs[0]
         out += [f"## Group {g}: data {Path(r0['data']).name}, imgsz {r0['imgsz']}, {r0['epochs']} epochs, {r0['init']}, "
-                f"{_HEAD_LABEL.get(r0.get('head'), r0.get('head'))}",
+                f"{_HEAD_LABEL.get(r0.get('head'), r0.get('head'))}, validated with {r0.get('protocol')}'s protocol",
                 "", f"data: `{r0['data']}`; " + (f"latency on {r0['device']}" if "latency not measured" not in r0["device"]
                                                else "latency not measured (--latency-runs 0)"), "",
                 "| config | module | baseline | seeds | mAP50 | mAP50-95 | Δ mAP50 | Δ mAP50-95 [95 % CI] | params | "

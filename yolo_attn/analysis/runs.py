@@ -9,6 +9,7 @@ from pathlib import Path
 __all__ = ("epoch_rows", "best_epoch")
 
 MAP = "metrics/mAP50-95(B)"
+MAP50 = "metrics/mAP50(B)"
 
 
 def epoch_rows(results_csv) -> list[dict]:
@@ -18,8 +19,13 @@ def epoch_rows(results_csv) -> list[dict]:
     return [r for r in rows if r.get(MAP)]
 
 
-def best_epoch(results_csv) -> tuple[dict | None, int]:
-    """``(best row, epochs with a validation)`` of ``results.csv``; ``(None, 0)`` when it has no validated epoch."""
+def best_epoch(results_csv, protocol: str = "ultralytics") -> tuple[dict | None, int]:
+    """``(best row, epochs with a validation)`` of ``results.csv``; ``(None, 0)`` when it has no validated epoch.
+
+    Best by the fitness of the run's validation ``protocol`` (``yolo_attn.engine.validators.fitness_of``): mAP50-95
+    for ultralytics', ``0.1 mAP50 + 0.9 mAP50-95`` for YOLOv5's, as each trainer picked ``best.pt``."""
+    from yolo_attn.protocols import fitness_of
+
     rows = epoch_rows(Path(results_csv))
-    best = max(reversed(rows), key=lambda r: float(r[MAP])) if rows else None
+    best = max(reversed(rows), key=lambda r: fitness_of(r.get(MAP50) or 0.0, r[MAP], protocol)) if rows else None
     return best, len(rows)

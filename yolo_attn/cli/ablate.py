@@ -74,6 +74,8 @@ def common_train_argv(rest: list[str]) -> list[str]:
         argv += ["--weights", str(Path(targs.weights).resolve())]
     if targs.compile:
         argv.append("--compile")
+    if targs.protocol != defaults.protocol:  # every cell validates alike
+        argv += ["--protocol", targs.protocol]
     return argv + list(extra)
 
 
@@ -119,7 +121,9 @@ def main(argv=None, doc: str | None = None) -> dict:
     from yolo_attn.grid.cells import plan_cells
     from yolo_attn.grid.report import write_report
 
-    args, rest = build_parser(doc).parse_known_args(argv)
+    from yolo_attn.cli.passthrough import end_values_at_settings
+
+    args, rest = build_parser(doc).parse_known_args(end_values_at_settings(argv))  # --seed 0 1 lr0=0.01
     require_ray()  # before anything else: without Ray, say how to install it
     use_imports(args.imports)  # here, and in every trial through $YOLO_ATTN_IMPORT (init_ray passes it on)
     common = common_train_argv(rest)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from yolo_attn.errors import UsageError
 
-__all__ = ("pass_through", "check_settings", "settings_error")
+__all__ = ("pass_through", "check_settings", "settings_error", "end_values_at_settings")
 
 
 def pass_through(extra: list[str]) -> dict:
@@ -18,6 +18,34 @@ def pass_through(extra: list[str]) -> dict:
         k, v = word.split("=", 1)
         out[k] = smart_value(v)
     check_settings(out, {k: w for w in extra if "=" in w for k in [w.split("=", 1)[0]]})
+    return out
+
+
+def end_values_at_settings(argv: list[str] | None, flags=("--seed",)) -> list[str]:
+    """``argv`` with the ``key=value`` words that follow a many-valued flag's values moved before that flag.
+
+    argparse's ``nargs="+"`` takes every word up to the next flag, so ``--seed 0 warmup_epochs=4`` would hand
+    ``warmup_epochs=4`` to ``--seed`` (``invalid int value``). A flag's values end where a ``key=value`` begins; the
+    settings keep their order among themselves and are left over for ``pass_through``. ``None``: ``sys.argv[1:]``.
+    """
+    if argv is None:
+        import sys
+
+        argv = sys.argv[1:]
+    out, i, argv = [], 0, list(argv)
+    while i < len(argv):
+        if argv[i] not in flags:
+            out.append(argv[i])
+            i += 1
+            continue
+        j = i + 1
+        while j < len(argv) and not argv[j].startswith("-") and "=" not in argv[j]:
+            j += 1  # the flag's own values
+        k = j
+        while k < len(argv) and not argv[k].startswith("-"):
+            k += 1  # the settings that follow them, and any word after those (left over, never a value)
+        out += argv[j:k] + argv[i:j]
+        i = k
     return out
 
 

@@ -41,7 +41,9 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "shapes-hard, shapes-seg (demo defaults; default: shapes)")
     p.add_argument("--weights", default=None, help="checkpoint of the same base and scale to start from: base layers map onto their new "
                         "indices across inserted attention rows (yolo_attn.load_weights); fine-tunes with "
-                        "optimizer=AdamW lr0=0.0001 warmup_epochs=0 unless optimizer=... is given (measured: docs/MEASUREMENTS.md)")
+                        "optimizer=AdamW lr0=0.0001 warmup_epochs=0 unless optimizer=... is given (measured: docs/MEASUREMENTS.md); "
+                        "--anchors runs fine-tune as YOLOv5's train.py does: hyp.scratch-low, warm-up of at least 100 "
+                        "iterations")
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs {_both('epochs')}")
     p.add_argument("--batch-size", "--batch", dest="batch_size", type=int, default=None,
                    help=f"total batch size over all GPUs {_both('batch')}")
@@ -57,6 +59,10 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
+    p.add_argument("--protocol", default="ultralytics", choices=("ultralytics", "yolov5"),
+                   help="validation settings of every epoch and the final validation: ultralytics' own (NMS IoU 0.7, "
+                        "best.pt by mAP50-95), or YOLOv5 train.py's (NMS IoU 0.6, 0.65 on COCO; conf 0.001; max_det "
+                        "300; best.pt by 0.1 mAP50 + 0.9 mAP50-95); recorded in the run's protocol.json")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     add_import_arg(p)
     add_trust_arg(p)
@@ -65,8 +71,10 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def parse_args(argv=None, description: str | None = None):
     """``(namespace, extra)``: the training flags and the unparsed ``key=value`` tokens."""
+    from yolo_attn.cli.passthrough import end_values_at_settings
+
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    return add_train_args(p).parse_known_args(argv)
+    return add_train_args(p).parse_known_args(end_values_at_settings(argv))  # --seed 0 1 lr0=0.01
 
 
 def resolve_data_alias(data: str | None) -> str | None:
@@ -101,7 +109,7 @@ def train_kwargs(args: argparse.Namespace, extra: list[str]) -> tuple[tuple, dic
         exist_ok=args.exist_ok, scale=args.scale, compile_modules=args.compile, **pass_through(extra),
     )
     kw.update(attn=args.attn, at=args.at, attn_args=args.attn_args)  # train() checks them
-    kw.update(anchors=True if args.anchors else None, noautoanchor=args.noautoanchor)
+    kw.update(anchors=True if args.anchors else None, noautoanchor=args.noautoanchor, protocol=args.protocol)
     return (args.cfg, data), kw
 
 

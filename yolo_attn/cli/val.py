@@ -28,6 +28,10 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--project", default="runs")
     p.add_argument("--name", default="val")
     p.add_argument("--exist-ok", action="store_true")
+    p.add_argument("--protocol", default="ultralytics", choices=("ultralytics", "yolov5"),
+                   help="validation settings: ultralytics' own (NMS IoU 0.7), or YOLOv5 val.py's (NMS IoU 0.6, 0.65 on "
+                        "COCO; conf 0.001; max_det 300; fitness 0.1 mAP50 + 0.9 mAP50-95), for figures comparable "
+                        "with YOLOv5's tables (default: ultralytics)")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
     add_import_arg(p)
     add_trust_arg(p)
@@ -40,4 +44,5 @@ def main(argv=None, doc: str | None = None):
     use_trust(args.trust_weights)
     use_imports(args.imports)
     validate(args.weights, args.data, imgsz=args.imgsz, batch=args.batch_size, device=args.device, split=args.split,
-             workers=args.workers, project=args.project, name=args.name, exist_ok=args.exist_ok, **pass_through(extra))
+             workers=args.workers, project=args.project, name=args.name, exist_ok=args.exist_ok, protocol=args.protocol,
+             **pass_through(extra))

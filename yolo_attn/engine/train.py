@@ -27,7 +27,7 @@ from yolo_attn.engine.anchor.setup import anchor_settings, trainer_for
 __all__ = (
     "DEFAULT_EPOCHS", "DEFAULT_IMGSZ", "DEFAULT_BATCH", "DEFAULT_WORKERS", "DEMO_DEFAULTS", "YOLOV5_DEFAULTS",
     "AttnDetectionTrainer", "AttnSegmentationTrainer", "train", "train_one", "resolve_defaults", "run_matrix",
-    "latest_last", "FINETUNE_DEFAULTS", "finetune_defaults",
+    "latest_last", "FINETUNE_DEFAULTS", "finetune_defaults", "with_protocol",
 )
 
 # Defaults tuned for the embedded demo set: yolov5n-simam reaches mAP50 >= 0.8 in < 10 min on 2 CPU cores.
@@ -83,7 +83,7 @@ def _read_weights(weights: str):
 
 
 def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | None = None,
-              compile_modules: bool = False, yolov5_hyp: dict | None = None, **kwargs):
+              compile_modules: bool = False, yolov5_hyp: dict | None = None, protocol: str | None = None, **kwargs):
     """Train one model yaml with the yolo_attn trainer for its task (detect, segment); return its run folder (``Path``).
 
     ``weights``: checkpoint of the same base and scale whose base layers (and attention layers at the same base
@@ -101,6 +101,7 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
         from yolo_attn.engine.anchor.trainer import YOLOv5Settings
 
         model.add_callback("on_pretrain_routine_start", YOLOv5Settings(yolov5_hyp or {}))  # obj, anchor_t, ...
+    kwargs = with_protocol(model, protocol, data, kwargs)
     if weights:
         kwargs["pretrained"] = str(Path(weights).resolve())  # the trainer's get_model -> yolo_attn.load_weights
     target = Path(project).resolve() / name
@@ -108,6 +109,18 @@ def train_one(cfg: str, data: str, *, project: str, name: str, weights: str | No
     with guard_run(model, project, keep=keep):
         model.train(data=data, project=project, name=name, trainer=trainer, **kwargs)
     return Path(model.trainer.save_dir)
+
+
+def with_protocol(model, protocol: str | None, data, kwargs: dict) -> dict:
+    """``--protocol``: the validation settings added to the train ``kwargs`` (returned) and the callback that gives
+    the trainer its validator and records the protocol in the run (``yolo_attn.engine.validators``)."""
+    from yolo_attn.engine.validators import ProtocolCallback, check_protocol, protocol_settings
+
+    protocol = check_protocol(protocol)
+    fixed = protocol_settings(protocol, data, kwargs)
+    settings = {k: kwargs.get(k) for k in ("iou", "conf", "max_det")} if not fixed else fixed
+    model.add_callback("on_pretrain_routine_start", ProtocolCallback(protocol, settings))
+    return {**kwargs, **fixed}
 
 
 def _resume(last: str, device, workers, compile_modules: bool) -> Path:
@@ -141,6 +154,11 @@ def _resume(last: str, device, workers, compile_modules: bool) -> Path:
     trainer = trainer_for(task, ckpt)
     del ckpt
     model = _with_compile(YOLO(last, task=task), compile_modules)
+    from yolo_attn.engine.validators import ProtocolCallback, run_protocol
+
+    protocol = run_protocol(run)  # the protocol the run started with validates the rest of it
+    if protocol != "ultralytics":
+        model.add_callback("on_pretrain_routine_start", ProtocolCallback(protocol, None))  # file kept
     extra = {k: v for k, v in dict(device=device, workers=workers).items() if v is not None}
     if Path(last).resolve().parent.name == "weights":
         extra["save_dir"] = str(run)  # ultralytics would write into the save_dir recorded in the checkpoint
@@ -217,6 +235,7 @@ def train(
     attn_args=(),
     anchors=None,
     noautoanchor: bool = False,
+    protocol: str | None = None,
     **overrides,
 ) -> list[Path]:
     """Train every config in ``cfg`` (comma list or ``all``) for every seed with the same settings.
@@ -239,9 +258,13 @@ def train(
     YOLOv5's anchor-based head (``project/cfg/<stem>-anchors.yaml``, which names the run); a YOLOv5-format yaml
     (``anchors:`` and ``Detect, [nc, anchors]``) is anchor-based without it. Anchor-based runs train with YOLOv5's
     hyp.scratch-low defaults (``yolo_attn.anchor.hyp``) and its YOLOv5-only settings (``obj``, ``anchor_t``, ...)
-    as keywords; ``noautoanchor`` skips AutoAnchor.
+    as keywords; ``noautoanchor`` skips AutoAnchor. ``protocol``: the validation protocol of every epoch and the final
+    validation, ``"ultralytics"`` (default) or ``"yolov5"`` (``yolo_attn.engine.validators``; recorded in the run).
     """
+    from yolo_attn.engine.validators import check_protocol
+
     device = check_device(device)
+    protocol = check_protocol(protocol)
     if resume:
         return [_resume(latest_last(project) if resume is True else resume, device, workers, compile_modules)]
     settings, note = resolve_defaults(data, device, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers)
@@ -262,7 +285,8 @@ def train(
     project, _ = run_dir(project, "")
     return [
         train_one(c, data, project=project, name=run_name, weights=weights, device=device, seed=seed,
-                  exist_ok=exist_ok, compile_modules=compile_modules, **settings, **{**overrides, **per_cfg[c]})
+                  exist_ok=exist_ok, compile_modules=compile_modules, protocol=protocol, **settings,
+                  **{**overrides, **per_cfg[c]})
         for c, seed, run_name in run_matrix(cfgs, list(seeds) or [0], name)
     ]
 
@@ -296,6 +320,10 @@ def _check_fine_tune(weights: str, cfgs: list[str], overrides: dict, note: str, 
         check_transfer(c, ckpt, label=f"--weights {weights}")
     recipe, ft_note = finetune_defaults(overrides)  # `auto` (AdamW 0.00125) and SGD 0.01 wreck converged weights
     plain = [c for c in cfgs if not per_cfg.get(c)]
+    if len(plain) < len(cfgs) and "warmup_epochs" not in overrides:  # anchor-based: YOLOv5's own fine-tune start
+        anchor = ("--weights fine-tune of the anchor-based configs: YOLOv5's hyp.scratch-low with YOLOv5's warm-up, "
+                  "max(3 epochs, 100 iterations), as YOLOv5's train.py --weights")
+        note = (note + "; " + anchor) if note else "defaults: " + anchor
     if not recipe or not plain:
         return note
     for c in plain:

@@ -5,7 +5,7 @@ is only its file name, into a state file that fresh worker processes load. Unpic
 ``yolo_attn`` there, which registers the attention modules and the config lookup before the worker builds
 ``yolov5s-ema.yaml``; with ultralytics' own classes the workers would not know them.
 
-Tasks: ``detect`` and ``segment`` (``TRAINERS`` here, ``yolo_attn.engine.val.VALIDATORS``); ``task_of`` reads a yaml's or checkpoint's task
+Tasks: ``detect`` and ``segment`` (``TRAINERS`` here, ``yolo_attn.engine.validators.VALIDATORS``); ``task_of`` reads a yaml's or checkpoint's task
 with ultralytics' ``guess_model_task`` and ``check_task`` rejects the others before any run folder exists.
 """
 
@@ -74,6 +74,16 @@ class _AttnTrainerMixin:
         honour_cpu_workers(self, (overrides or {}).get("workers"))
         use_all_cores(self)  # CPU with workers 0: ultralytics' cpu_count - 1 threads would leave a core idle
         drop_raytune_outside_trials(self.callbacks)
+
+    def get_validator(self):
+        """ultralytics' validator, or ``YOLOv5Validator`` under ``--protocol yolov5`` (``engine/validators.py``)."""
+        validator = super().get_validator()
+        if getattr(self, "validation_protocol", "ultralytics") == "yolov5":
+            from yolo_attn.engine.validators import YOLOv5Validator
+
+            validator = YOLOv5Validator(validator.dataloader, save_dir=validator.save_dir, args=validator.args,
+                                        _callbacks=validator.callbacks)
+        return validator
 
 
 class AttnDetectionTrainer(TransferMixin, _AttnTrainerMixin, DetectionTrainer):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ultralytics.models.yolo.detect import DetectionValidator
-from ultralytics.models.yolo.segment import SegmentationValidator
 
 from yolo_attn.engine.checkpoints import check_weights
 from yolo_attn.engine.checks import check_device, run_dir
@@ -19,30 +17,10 @@ from yolo_attn.data.lookup import resolve_data
 from yolo_attn.errors import UsageError
 from yolo_attn.engine.runguard import guard_run
 from yolo_attn.engine.trainers import check_task, task_of
+from yolo_attn.engine.validators import VALIDATORS, YOLOv5Validator
 
-__all__ = ("AttnDetectionValidator", "AttnSegmentationValidator", "VALIDATORS", "validate", "detections_from_jdict",
+__all__ = ("validate", "detections_from_jdict",
            "check_eval_inputs")
-
-
-class AttnDetectionValidator(DetectionValidator):
-    """ultralytics' ``DetectionValidator`` minus its own JSON evaluation step.
-
-    For non-COCO-2017 data with ``save_json`` ultralytics evaluates with faster-coco-eval, which it pip-installs
-    when missing; yolo_attn evaluates the same saved predictions with pycocotools instead (``yolo_attn.eval``).
-    """
-
-    def eval_json(self, stats):
-        return stats
-
-
-class AttnSegmentationValidator(SegmentationValidator):
-    """ultralytics' ``SegmentationValidator`` minus its own JSON evaluation step (as ``AttnDetectionValidator``)."""
-
-    def eval_json(self, stats):
-        return stats
-
-
-VALIDATORS = {"detect": AttnDetectionValidator, "segment": AttnSegmentationValidator}
 
 
 def detections_from_jdict(jdict: list[dict], class_map: list[int]) -> list[dict]:
@@ -105,11 +83,18 @@ def validate(
     project: str = "runs",
     name: str = "val",
     exist_ok: bool = False,
+    protocol: str | None = None,
     **overrides,
 ) -> dict:
-    """Validate ``weights`` on ``data`` (default: the data it was trained on); return the figures as a dict."""
+    """Validate ``weights`` on ``data`` (default: the data it was trained on); return the figures as a dict.
+
+    ``protocol``: ``"ultralytics"`` (default) or ``"yolov5"``, YOLOv5 val.py's settings (``yolo_attn.engine.protocol``);
+    the figures record it, with the head (``anchor`` or ``v5u``).
+    """
     from ultralytics import YOLO
 
+    from yolo_attn.anchor.model import head_kind
+    from yolo_attn.protocols import check_protocol, protocol_record, protocol_settings
     from yolo_attn.plugin.patches import use_local_fonts
 
     device = check_device(device)
@@ -121,17 +106,25 @@ def validate(
         raise UsageError(f"--weights {weights} does not record its dataset; pass --data")
     data = resolve_data(data, splits=("val", split))  # a val-only dataset evaluates (no train split needed)
     check_eval_inputs(data, split)
+    protocol = check_protocol(protocol)
+    if protocol != "ultralytics" and task != "detect":
+        raise UsageError(f"--protocol {protocol}: for detection checkpoints; {weights} is a '{task}' model")
+    fixed = protocol_settings(protocol, data, overrides)
     project, name = run_dir(project, name)
     use_local_fonts()
     args = {
         **model.overrides, "rect": True, "data": data, "imgsz": imgsz or train_args.get("imgsz", 640), "batch": batch,
         "device": device, "split": split, "workers": workers, "save_json": True, "project": project, "name": name,
-        "exist_ok": exist_ok, **overrides, "mode": "val",
+        "exist_ok": exist_ok, **overrides, **fixed, "mode": "val",
     }
     with guard_run(None, project):  # a validation that fails, up to metrics.json, leaves no run folder behind
-        validator = VALIDATORS[task](args=args)
+        validator = (YOLOv5Validator if protocol == "yolov5" else VALIDATORS[task])(args=args)
         validator(model=model.model)
         out, lines = _figures(validator, task, weights, data, split, args["imgsz"])
+        used = {k: getattr(validator.args, k) for k in ("iou", "conf", "max_det", "rect")}
+        out.update(protocol_record(protocol, used), head=head_kind(model.model))
+        lines[0] = lines[0].replace("ultralytics:  ", f"{protocol + ':':<14}", 1) + f"  ({out['head']} head; " + \
+            ", ".join(f"{k} {v}" for k, v in used.items()) + ")"
         lines += _coco_figures(validator, data, split, out) + _visdrone_figures(validator, out)
         save_dir = Path(validator.save_dir)
         (save_dir / "metrics.json").write_text(json.dumps(out, indent=2))

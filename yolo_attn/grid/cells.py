@@ -94,9 +94,10 @@ def cell_argv(cell: Cell | dict) -> list[str]:
 def best_metrics(run_dir) -> dict:
     """Best epoch's ``mAP50``/``mAP50-95`` and the number of epochs in ``results.csv`` ({} without one)."""
     from yolo_attn.analysis.runs import best_epoch
+    from yolo_attn.protocols import run_protocol
 
     f = Path(run_dir) / "results.csv"
-    best, epochs = best_epoch(f) if f.is_file() else (None, 0)
+    best, epochs = best_epoch(f, run_protocol(run_dir)) if f.is_file() else (None, 0)
     if best is None:
         return {}
     return {"mAP50": float(best["metrics/mAP50(B)"]), "mAP50-95": float(best["metrics/mAP50-95(B)"]), "epochs": epochs}

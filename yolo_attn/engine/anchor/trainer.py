@@ -16,7 +16,9 @@ from yolo_attn.anchor.head import AnchorDetect
 from yolo_attn.anchor.hyp import loss_hyp
 from yolo_attn.engine.trainers import AttnDetectionTrainer
 
-__all__ = ("AnchorDetectionTrainer", "YOLOv5Settings")
+__all__ = ("AnchorDetectionTrainer", "YOLOv5Settings", "YOLOV5_MIN_WARMUP")
+
+YOLOV5_MIN_WARMUP = 100  # train.py: nw = max(round(hyp["warmup_epochs"] * nb), 100)
 
 
 class YOLOv5Settings:
@@ -46,6 +48,12 @@ class AnchorDetectionTrainer(AttnDetectionTrainer):
         if given and isinstance(model.model[-1], AnchorDetect):
             model.yaml["hyp"] = {**(model.yaml.get("hyp") or {}), **given}
         return model
+
+    def _get_warmup_iterations(self, num_batches):
+        """YOLOv5 train.py's warm-up: ``max(round(warmup_epochs * nb), 100)`` iterations, never capped at
+        ``epochs - 1`` as ultralytics' is (a 1-epoch fine-tune from YOLOv5 weights would start at full lr0);
+        ``warmup_epochs=0`` still means none."""
+        return max(round(self.args.warmup_epochs * num_batches), YOLOV5_MIN_WARMUP) if self.args.warmup_epochs > 0 else 0
 
     def set_model_attributes(self):
         super().set_model_attributes()

@@ -1,0 +1,87 @@
+"""``--protocol yolov5`` held against YOLOv5 v7.0's own ``val.py`` on the same weights and images (issue 27).
+
+The weights: yolov5n trained by YOLOv5's own train.py on the embedded shapes set (``tests/fixtures``), loaded into
+yolo_attn's anchor-based model (``--anchors``) by ``load_weights``. Ours: ``validate(..., protocol="yolov5")``, i.e.
+ultralytics' validator with YOLOv5's settings. Theirs: the same state dict in YOLOv5's own ``Model``, validated by
+YOLOv5's ``val.run`` (its dataloader, NMS, matching and ``ap_per_class``) in a child process.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import subprocess_env
+from yolo_attn.graph.anchors import load_model_dict
+from yolo_attn.anchor.model import AnchorDetectionModel
+from yolo_attn.data.embedded import embedded_dataset
+from yolo_attn.engine.val import validate
+from yolo_attn.graph.transfer import load_weights
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+YOLOV5_TRAINED = FIXTURES / "yolov5n-shapes-yolov5.pt"  # see tests/fixtures/README.md  # see tests/fixtures/README.md
+CHILD = Path(__file__).with_name("yolov5_val_child.py")
+
+
+def shapes_copy(tmp_path: Path) -> Path:
+    """A private copy of the embedded shapes set: YOLOv5 and ultralytics both write ``labels/val.cache``."""
+    src = Path(embedded_dataset("shapes"))
+    dst = tmp_path / "shapes"
+    shutil.copytree(src.parent, dst, ignore=shutil.ignore_patterns("*.cache"))
+    d = yaml.safe_load((dst / src.name).read_text())
+    d["path"] = str(dst)
+    (dst / "shapes.yaml").write_text(yaml.safe_dump(d))
+    return dst / "shapes.yaml"
+
+
+@pytest.fixture(scope="module")
+def anchor_checkpoint(yolov5_ref, tmp_path_factory):
+    """yolo_attn's anchor yolov5n with the YOLOv5-trained weights, as an ultralytics checkpoint; its state dict."""
+    tmp = tmp_path_factory.mktemp("protocol")
+    data = shapes_copy(tmp)
+    names = yaml.safe_load(data.read_text())["names"]
+    model = AnchorDetectionModel(load_model_dict(yolov5_ref / "yolov5" / "models" / "yolov5n.yaml"), nc=len(names),
+                                 verbose=False)
+    report = load_weights(model, str(YOLOV5_TRAINED), verbose=False)
+    assert report["transferred"] == report["base_total"] and not report["head_rows"], report
+    model.names = dict(names)
+    ckpt = tmp / "anchor.pt"
+    torch.save({"model": model.half(), "train_args": {"data": str(data), "imgsz": 128}, "epoch": -1}, ckpt)
+    sd = tmp / "state_dict.pt"
+    torch.save({"state_dict": {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+                "names": [names[i] for i in sorted(names)], "imgsz": 128}, sd)
+    return tmp, data, ckpt, sd
+
+
+def yolov5_val(ref: Path, sd: Path, data: Path, out: Path, iou: float = 0.6) -> dict:
+    r = subprocess.run([sys.executable, str(CHILD), str(sd), str(data), str(out), str(iou)],
+                       env=subprocess_env(PYTHONPATH=str(ref), TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1"), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return torch.load(out, weights_only=False)
+
+
+def test_protocol_yolov5_equals_yolov5_val(yolov5_ref, anchor_checkpoint):
+    tmp, data, ckpt, sd = anchor_checkpoint
+    ours = validate(str(ckpt), str(data), batch=16, project=str(tmp / "runs"), name="ours", protocol="yolov5")
+    theirs = yolov5_val(yolov5_ref, sd, data, tmp / "theirs.pt")
+    assert theirs["mAP50"] > 0  # detections that match
+    for k in ("mAP50", "mAP50-95"):  # issue 27's bound. The fixture is an early checkpoint (tests/fixtures/README.md):
+        # every image fills max_det 300 with near-equal low-confidence boxes, so the figures are tiny (about 0.0005 vs
+        # 0.0016 mAP50) and tie-breaking among them moves them by a factor; a converged fixture would tighten this
+        assert abs(ours[k] - theirs[k]) <= 0.005, (k, ours[k], theirs[k])
+    written = json.loads((Path(ours["save_dir"]) / "metrics.json").read_text())
+    assert written["protocol"] == "yolov5" and written["head"] == "anchor"
+    assert written["settings"] == {"iou": 0.6, "conf": 0.001, "max_det": 300, "rect": True}
+    assert written["fitness"] == "0.1 mAP50 + 0.9 mAP50-95"
+
+
+def test_default_protocol_is_ultralytics_and_says_so(anchor_checkpoint):
+    tmp, data, ckpt, _ = anchor_checkpoint
+    ours = validate(str(ckpt), str(data), batch=16, project=str(tmp / "runs"), name="default")
+    assert ours["protocol"] == "ultralytics" and ours["head"] == "anchor"
+    assert ours["settings"]["iou"] == 0.7
