@@ -10,6 +10,7 @@ error, collection error) is reported as ERROR and does not count as caught.
     python tools/mutate.py                 # every mutation of every file
     python tools/mutate.py --only ID [--only ID2]
     python tools/mutate.py --file tools/mutations/tests.yaml --include-slow
+    python tools/mutate.py --baseline      # first check each mutation's tests pass on the code as it is
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", action="append", metavar="ID", help="run only these mutation ids")
     ap.add_argument("--include-slow", action="store_true", help="run the named tests' slow ones too")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per mutation's pytest run (default 900)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="first run each mutation's tests unmutated: they must pass (else the row says ERROR)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print pytest's last lines per mutation")
     a = ap.parse_args(argv)
     files = a.file or sorted(MUTATIONS.glob("*.yaml"))
@@ -103,7 +106,18 @@ def main(argv=None) -> int:
     width = max([len(m["id"]) for m in mutations] + [2])
     fwidth = max([len(m["file"]) for m in mutations] + [4])
     print(f"{'id':<{width}} | {'file':<{fwidth}} | {'result':<10} | seconds", flush=True)
+    baseline: dict = {}
     for m in mutations:
+        key = tuple(m["tests"])
+        if a.baseline and key not in baseline:
+            ok, _, tail = run_one({**m, "new": m["old"]}, a.include_slow, a.timeout)  # the code as it is
+            baseline[key] = ok == "NOT CAUGHT"  # exit 0: every test passed
+            if not baseline[key]:
+                print(f"baseline fails for {' '.join(key)}:\n    " + tail.replace("\n", "\n    "), flush=True)
+        if a.baseline and not baseline[key]:
+            rows.append((m, "ERROR"))
+            print(f"{m['id']:<{width}} | {m['file']:<{fwidth}} | {'ERROR':<10} |     0.0  (baseline fails)", flush=True)
+            continue
         verdict, seconds, tail = run_one(m, a.include_slow, a.timeout)
         caught += verdict == "caught"
         rows.append((m, verdict))

@@ -135,9 +135,16 @@ def test_loss_items_equal_compute_loss(yolov5_ref, tmp_path, name, imgsz, nc):
 
 
 def test_loss_outside_a_trainer_uses_scratch_low_at_640(yolov5_ref):
-    model = ours(yolov5_ref, YAMLS["yolov5n"], nc=80)
-    assert AnchorLoss(model).hyp == loss_hyp(3, 80, 640)
+    """Without a trainer (no ``model.hyp``): hyp.scratch-low's gains as YOLOv5's train.py scales them for 3 levels,
+    the model's classes and 640 px, written out here (not through loss_hyp)."""
+    model = ours(yolov5_ref, YAMLS["yolov5n"], nc=20)
+    assert getattr(model, "hyp", None) is None
+    hyp = AnchorLoss(model).hyp
+    expected = {"box": 0.05, "cls": 0.5 * 20 / 80, "obj": 1.0, "obj_pw": 1.0, "cls_pw": 1.0, "anchor_t": 4.0,
+                "fl_gamma": 0.0, "label_smoothing": 0.0}
+    assert {k: hyp[k] for k in expected} == pytest.approx(expected)
     assert loss_hyp(3, 80, 640)["box"] == pytest.approx(0.05) and loss_hyp(4, 80, 640)["box"] == pytest.approx(0.0375)
+    assert loss_hyp(3, 80, 320)["obj"] == pytest.approx(0.25) and loss_hyp(3, 40, 640)["cls"] == pytest.approx(0.25)
 
 
 def test_autoanchor_bpr_and_anchors_equal_check_anchors(yolov5_ref, tmp_path):
@@ -188,12 +195,13 @@ def _labels_with_tiny_boxes(n_images: int, tiny_every: int, seed: int = 5):
     return shapes, labels
 
 
-@pytest.mark.parametrize("tiny_every,bpr_range,replaced", [(16, (0.90, 0.98), True), (0, (0.98, 1.0), False)],
-                         ids=["bpr-0.94", "bpr-1.0"])
+@pytest.mark.parametrize("tiny_every,bpr_range,replaced", [(16, (0.90, 0.98), True), (100, (0.98, 0.999), False)],
+                         ids=["bpr-0.94", "bpr-0.994"])
 def test_autoanchor_between_0_90_and_0_98_and_above_equals_check_anchors(yolov5_ref, tmp_path, tiny_every, bpr_range,
                                                                          replaced):
     """check_anchors recomputes anchors below BPR 0.98 (here 0.94: k-means finds a 2 px anchor and keeps it) and
-    keeps them above (1.0): the same BPR, the same decision and the same anchors as YOLOv5's check_anchors."""
+    keeps them above (0.994: one tiny box in 160, below 1 so that a threshold moved up to 1.0 would recompute): the
+    same BPR, the same decision and the same anchors as YOLOv5's check_anchors."""
     import random
 
     shapes, labels = _labels_with_tiny_boxes(40, tiny_every)
@@ -205,6 +213,7 @@ def test_autoanchor_between_0_90_and_0_98_and_above_equals_check_anchors(yolov5_
     report = check_anchors(head, shapes, [lb[:, 3:5] for lb in labels], thr=4.0, imgsz=640)
     assert bpr_range[0] < theirs["bpr"] <= bpr_range[1]
     assert report["bpr"] == pytest.approx(theirs["bpr"], abs=1e-6)
+    assert (report["new_bpr"] is not None) is theirs["kmeans"] is replaced  # k-means ran below 0.98 only
     assert report["replaced"] is replaced
     assert torch.equal(theirs["anchors_after"], theirs["anchors_before"]) is not replaced  # YOLOv5 decided alike
     torch.testing.assert_close(head.anchors, theirs["anchors_after"], atol=1e-4, rtol=1e-4)

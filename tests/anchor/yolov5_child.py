@@ -119,9 +119,11 @@ def job_bpr(yaml_path, out, imgsz="640", labels_file=None):
     anchors_before = m.model[-1].anchors.clone()
     seen = {}
 
-    def profile(frame, event, arg):  # check_anchors' own bpr/aat locals, as it computed them
+    def profile(frame, event, arg):  # check_anchors' own bpr/aat locals, as it computed them; k-means called?
         if event == "return" and frame.f_code is autoanchor.check_anchors.__wrapped__.__code__:
             seen.update({k: frame.f_locals[k] for k in ("bpr", "aat") if k in frame.f_locals})
+        if event == "call" and frame.f_code is autoanchor.kmean_anchors.__code__:
+            seen["kmeans"] = True
 
     random.seed(0)
     np.random.seed(0)
@@ -130,7 +132,7 @@ def job_bpr(yaml_path, out, imgsz="640", labels_file=None):
         autoanchor.check_anchors(data, model=m, thr=4.0, imgsz=int(imgsz))
     finally:
         sys.setprofile(None)
-    torch.save({"bpr": float(seen["bpr"]), "aat": float(seen["aat"]), "shapes": data.shapes, "labels": data.labels,
+    torch.save({"bpr": float(seen["bpr"]), "aat": float(seen["aat"]), "kmeans": seen.get("kmeans", False), "shapes": data.shapes, "labels": data.labels,
                 "anchors_before": anchors_before, "anchors_after": m.model[-1].anchors.clone(), "stride": m.stride},
                out)
 

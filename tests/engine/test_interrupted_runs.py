@@ -78,6 +78,15 @@ def test_resume_of_a_run_stopped_before_its_strip_is_one_error_line(runs):
     assert tree_hash(run) == before
 
 
+def _one_error_line(r, case):
+    """A refusal: exit 2, exactly one ``error:`` line on stderr, no traceback anywhere."""
+    out = r.stdout[-1500:] + r.stderr[-1500:]
+    assert r.returncode == 2, (case, r.returncode, out)
+    assert "Traceback" not in r.stdout + r.stderr, (case, out)
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, (case, out)
+
+
 def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(runs):
     folders = [runs[k] for k in ("finished", "unfinalised", "interrupted")]
     before = {d: tree_hash(d) for d in folders}
@@ -102,7 +111,7 @@ def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(
     ]
     for case in cases:
         r = _script(*case, cwd=tmp)
-        assert r.returncode != 0, (case, r.stdout[-1500:], r.stderr[-1500:])
+        _one_error_line(r, case)
         for d in folders:
             assert tree_hash(d) == before[d], (case, d, r.stderr[-1500:])
     # a resumable run whose data has gone: ultralytics fails after rewriting args.yaml and labels.jpg
@@ -110,7 +119,7 @@ def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(
     try:
         for last in (runs["interrupted"] / "weights" / "last.pt", copy / "weights" / "last.pt"):
             r = _script("train_attn.py", "--resume", last, "--device", "cpu", cwd=tmp)
-            assert r.returncode != 0, r.stdout[-1500:] + r.stderr[-1500:]
+            _one_error_line(r, ("--resume", last))
             for d in folders:
                 assert tree_hash(d) == before[d], (last, d, r.stderr[-1500:])
     finally:
