@@ -85,3 +85,73 @@ def yolov5_ref():
             f"'setuptools<81'), or point YOLO_ATTN_YOLOV5_REF at such a folder"
         )
     return folder
+
+
+# ------------------------------------------------------------------------------------------ the subprocess marker
+# Tests that start a child process (a script, YOLOv5's reference code, a wheel build, DDP workers, Ray) carry the
+# ``subprocess`` marker, so ``pytest -m "not slow and not subprocess"`` is the quick inner loop. A test is marked when
+# it says so (@pytest.mark.subprocess), or when its code or one of its fixtures' (transitively) starts a process
+# directly or through a helper of its own module that does (or this file's subprocess_env).
+import inspect  # noqa: E402
+import re  # noqa: E402
+
+_SPAWNS = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\bPopen\b|\bmultiprocessing\b|\bmp\.spawn\b|"
+                     r"\bray\.init\b|\binit_ray\b|\bsubprocess_env\b|\bos\.system\b|\bexecv|\bspawn\(")
+_module_helpers: dict = {}
+
+
+def _source(obj) -> str:
+    """The object's code without its string literals and comments (a payload naming "subprocess.call" starts
+    nothing; child code in a string is started through sys.executable/subprocess, which the caller's code names)."""
+    import io
+    import tokenize
+
+    try:
+        src = inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+    try:
+        toks = tokenize.generate_tokens(io.StringIO(src).readline)
+        return " ".join(t.string for t in toks if t.type not in (tokenize.STRING, tokenize.COMMENT)
+                        and not t.type == getattr(tokenize, "FSTRING_MIDDLE", -1))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return src
+
+
+def _spawning_helpers(module) -> set:
+    """Names of the module's functions/classes that start a process, directly or through one another."""
+    if module not in _module_helpers:
+        sources = {n: _source(o) for n, o in vars(module).items()
+                   if (inspect.isfunction(o) or inspect.isclass(o)) and getattr(o, "__module__", None) == module.__name__}
+        found = {n for n, s in sources.items() if _SPAWNS.search(s)}
+        grew = True
+        while grew:
+            pattern = re.compile(r"\b(" + "|".join(map(re.escape, found)) + r")\b") if found else None
+            new = {n for n, s in sources.items() if n not in found and pattern and pattern.search(s)}
+            found |= new
+            grew = bool(new)
+        # module-level strings run as child code (CHILD = "..."): a name like CHILD used with -c is caught by
+        # sys.executable in the function itself
+        _module_helpers[module] = found
+    return _module_helpers[module]
+
+
+def _starts_processes(item) -> bool:
+    module = getattr(item, "module", None)
+    helpers = _spawning_helpers(module) if module is not None else set()
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, helpers)) + r")\b") if helpers else None
+    sources = [_source(getattr(item, "function", None))]
+    for defs in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).values():
+        for d in defs:
+            sources.append(_source(d.func))
+            fmod = inspect.getmodule(d.func)
+            if fmod is not None and fmod is not module and fmod.__name__ not in ("conftest",) and \
+                    _spawning_helpers(fmod) & set(re.findall(r"\w+", sources[-1])):
+                return True
+    return any(_SPAWNS.search(s) or (pattern and pattern.search(s)) for s in sources)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("subprocess") is None and _starts_processes(item):
+            item.add_marker(pytest.mark.subprocess)

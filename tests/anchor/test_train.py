@@ -64,14 +64,15 @@ from ultralytics import YOLO
 m = YOLO(sys.argv[1])
 net = m.model
 head = net.model[-1]
-x = torch.rand(1, 3, 64, 64)
-net.eval()
+x = torch.load(sys.argv[2])
+net.float().eval()
 with torch.no_grad():
     y = net(x)[0]
+torch.save({"y": y, "anchors": head.anchors.clone()}, sys.argv[3])
 res = m.predict(torch.rand(1, 3, 64, 64), imgsz=64, conf=0.0, verbose=False)[0]
 print(json.dumps({"model": type(net).__module__ + "." + type(net).__name__,
                   "head": type(head).__module__ + "." + type(head).__name__, "anchors": list(head.anchors.shape),
-                  "y": list(y.shape), "boxes": len(res.boxes), "hyp": sorted(getattr(net, "hyp", {}))}))
+                  "y": list(y.shape), "boxes": len(res.boxes), "hyp": getattr(net, "hyp", {})}))
 """
 
 
@@ -79,7 +80,10 @@ print(json.dumps({"model": type(net).__module__ + "." + type(net).__name__,
 @pytest.mark.parametrize("safe", ["0", "1"])
 def test_best_pt_loads_in_a_fresh_process(anchor_run, tmp_path, safe):
     run, _ = anchor_run
-    r = subprocess.run([sys.executable, "-c", LOAD, str(run / "weights" / "best.pt")], cwd=tmp_path,
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    torch.save(x, tmp_path / "x.pt")
+    r = subprocess.run([sys.executable, "-c", LOAD, str(run / "weights" / "best.pt"), str(tmp_path / "x.pt"),
+                        str(tmp_path / "y.pt")], cwd=tmp_path,
                        env=subprocess_env(ULTRALYTICS_SAFE_LOAD=safe), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     got = json.loads(r.stdout.strip().splitlines()[-1])
@@ -87,7 +91,19 @@ def test_best_pt_loads_in_a_fresh_process(anchor_run, tmp_path, safe):
     assert got["head"] == "yolo_attn.anchor.head.AnchorDetect"
     assert got["anchors"] == [3, 3, 2]
     assert got["y"] == [1, 4 + 4, 3 * (8 * 8 + 4 * 4 + 2 * 2)]  # 4 classes; 3 anchors x cells at strides 8, 16, 32
-    assert got["boxes"] > 0 and "anchor_t" in got["hyp"]
+    assert got["boxes"] > 0
+    # the run's loss gains (YOLOv5's train.py scaling at nl 3, nc 4, imgsz 64), written out: the checkpoint keeps them
+    hyp = got["hyp"]
+    assert hyp["box"] == pytest.approx(0.05) and hyp["cls"] == pytest.approx(0.5 * 4 / 80)
+    assert hyp["obj"] == pytest.approx(1.0 * (64 / 640) ** 2) and hyp["anchor_t"] == 4.0
+    # the fresh process computes what the checkpoint's model computes here
+    ckpt = torch.load(run / "weights" / "best.pt", map_location="cpu", weights_only=False)
+    net = (ckpt.get("ema") or ckpt["model"]).float().eval()
+    with torch.no_grad():
+        y = net(x)[0]
+    theirs = torch.load(tmp_path / "y.pt")
+    torch.testing.assert_close(theirs["y"], y, atol=1e-5, rtol=1e-5)
+    assert torch.equal(theirs["anchors"], net.model[-1].anchors)
 
 
 @pytest.mark.slow

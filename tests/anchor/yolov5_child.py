@@ -36,11 +36,30 @@ def job_outputs(yaml_path, out, imgsz="128"):
         y, _ = m(x)
         m.train()
         maps = m(x)
-    torch.save({"state_dict": state, "x": x, "y": y, "maps": maps}, out)
+    from yolov5.utils.general import xywh2xyxy
+
+    torch.save({"state_dict": state, "x": x, "y": y, "maps": maps, "y_xyxy": xywh2xyxy(y[..., :4])}, out)
 
 
-def scaled_hyp(nl, nc, imgsz):
-    """hyp.scratch-low with train.py's scaling (box, cls, obj) and --label-smoothing 0."""
+def job_priors(yaml_path, out, nc="80"):
+    """The anchors (grid units, after check_anchor_order) and the bias priors YOLOv5's Model.__init__ adds."""
+    from yolov5.models import yolo
+
+    before = {}
+    original = yolo.DetectionModel._initialize_biases
+
+    def spy(self, cf=None):
+        before["b"] = [mi.bias.detach().clone() for mi in self.model[-1].m]
+        return original(self, cf)
+
+    yolo.DetectionModel._initialize_biases = spy
+    m = build(yaml_path, int(nc))
+    torch.save({"anchors": m.model[-1].anchors.clone(), "stride": m.stride, "before": before["b"],
+                "after": [mi.bias.detach().clone() for mi in m.model[-1].m]}, out)
+
+
+def scaled_hyp(nl, nc, imgsz, label_smoothing=0.0, fl_gamma=0.0):
+    """hyp.scratch-low with train.py's scaling (box, cls, obj), --label-smoothing and fl_gamma as given."""
     import yaml
     from pathlib import Path
 
@@ -50,17 +69,18 @@ def scaled_hyp(nl, nc, imgsz):
     hyp["box"] *= 3 / nl
     hyp["cls"] *= nc / 80 * 3 / nl
     hyp["obj"] *= (imgsz / 640) ** 2 * 3 / nl
-    hyp["label_smoothing"] = 0.0
+    hyp["label_smoothing"] = label_smoothing
+    hyp["fl_gamma"] = fl_gamma
     return hyp
 
 
-def job_loss(yaml_path, out, imgsz="128", nc="5"):
+def job_loss(yaml_path, out, imgsz="128", nc="5", label_smoothing="0", fl_gamma="0"):
     from yolov5.utils.loss import ComputeLoss
 
     imgsz, nc = int(imgsz), int(nc)
     m = build(yaml_path, nc)
     randomise(m, scale=0.02, shift=True)  # every weight off its init: equal outputs mean equal weights
-    m.hyp = scaled_hyp(m.model[-1].nl, nc, imgsz)
+    m.hyp = scaled_hyp(m.model[-1].nl, nc, imgsz, float(label_smoothing), float(fl_gamma))
     g = torch.Generator().manual_seed(3)
     x = torch.rand(4, 3, imgsz, imgsz, generator=g)
     n = 40
@@ -88,16 +108,22 @@ class Labels:
             self.labels.append(np.concatenate((np.zeros((k, 1)), rng.uniform(0.2, 0.8, (k, 2)), wh), 1))
 
 
-def job_bpr(yaml_path, out, imgsz="640"):
+def job_bpr(yaml_path, out, imgsz="640", labels_file=None):
     from yolov5.utils import autoanchor
 
     m = build(yaml_path)
     data = Labels()
+    if labels_file:  # a data set the test built: {"shapes": (n, 2) w h, "labels": [(k, 5) class x y w h]}
+        given = torch.load(labels_file, weights_only=False)
+        data.shapes, data.labels = given["shapes"], given["labels"]
+    anchors_before = m.model[-1].anchors.clone()
     seen = {}
 
-    def profile(frame, event, arg):  # check_anchors' own bpr/aat locals, as it computed them
+    def profile(frame, event, arg):  # check_anchors' own bpr/aat locals, as it computed them; k-means called?
         if event == "return" and frame.f_code is autoanchor.check_anchors.__wrapped__.__code__:
             seen.update({k: frame.f_locals[k] for k in ("bpr", "aat") if k in frame.f_locals})
+        if event == "call" and frame.f_code is autoanchor.kmean_anchors.__code__:
+            seen["kmeans"] = True
 
     random.seed(0)
     np.random.seed(0)
@@ -106,8 +132,9 @@ def job_bpr(yaml_path, out, imgsz="640"):
         autoanchor.check_anchors(data, model=m, thr=4.0, imgsz=int(imgsz))
     finally:
         sys.setprofile(None)
-    torch.save({"bpr": float(seen["bpr"]), "aat": float(seen["aat"]), "shapes": data.shapes, "labels": data.labels,
-                "anchors_after": m.model[-1].anchors.clone(), "stride": m.stride}, out)
+    torch.save({"bpr": float(seen["bpr"]), "aat": float(seen["aat"]), "kmeans": seen.get("kmeans", False), "shapes": data.shapes, "labels": data.labels,
+                "anchors_before": anchors_before, "anchors_after": m.model[-1].anchors.clone(), "stride": m.stride},
+               out)
 
 
 if __name__ == "__main__":

@@ -110,3 +110,24 @@ def test_a_move_failing_midway_puts_everything_back(tmp_path, monkeypatch, capsy
     assert "No space left on device" in capsys.readouterr().err
     monkeypatch.setattr(visdrone.os, "replace", real)
     assert _tree(dst) == before
+
+
+@pytest.mark.parametrize("line", ["12,30,20,20,1,4,0,0,0", "12,30,20,20,1,4,0,0,7,9"])
+def test_a_line_with_more_than_8_fields_is_refused(line):
+    """VisDrone-DET lines hold exactly 8 fields; a 9th (another data set's format, a merged line) is an error."""
+    with pytest.raises(ValueError, match=r"a.txt:2: expected .x,y,w,h,score,category,truncation,occlusion. "
+                                         r"\(8 integer fields\)"):
+        visdrone.parse_annotation(["1,1,5,5,1,1,0,0", line], 100, 80, where="a.txt")
+
+
+@pytest.mark.parametrize("folder", ["VisDrone2019-DET-training", "VisDrone2019-DET-test-challenge", "my_images"])
+def test_an_unknown_split_folder_is_refused_not_converted_as_train(tmp_path, capsys, folder):
+    src = _sample(tmp_path / folder, {"a": "10,20,30,40,1,4,0,0\n"})
+    assert visdrone.main([str(src), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {src}: cannot tell the split from the folder name; pass --split train|val|test")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="cannot tell the split"):
+        visdrone.convert_split(src, tmp_path / "out3")
+    assert not (tmp_path / "out3" / "labels").exists()

@@ -78,6 +78,29 @@ def test_resume_of_a_run_stopped_before_its_strip_is_one_error_line(runs):
     assert tree_hash(run) == before
 
 
+def _one_error_line(r, case):
+    """A refusal: exit 2, exactly one ``error:`` line on stderr, no traceback anywhere."""
+    out = r.stdout[-1500:] + r.stderr[-1500:]
+    assert r.returncode == 2, (case, r.returncode, out)
+    assert "Traceback" not in r.stdout + r.stderr, (case, out)
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, (case, out)
+
+
+@pytest.mark.xfail(strict=True, reason="known defect found by issue 29: train_attn.py --resume of a run whose data "
+                   "set has gone ends in ultralytics' traceback (exit 1), not one error line (exit 2)")
+def test_resume_with_its_data_gone_is_one_error_line(runs):
+    data = runs["data"]
+    moved = data.parent.with_name("data-gone")
+    data.parent.rename(moved)
+    try:
+        r = _script("train_attn.py", "--resume", runs["interrupted"] / "weights" / "last.pt", "--device", "cpu",
+                    cwd=runs["tmp"])
+    finally:
+        moved.rename(data.parent)
+    _one_error_line(r, "--resume with the data set gone")
+
+
 def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(runs):
     folders = [runs[k] for k in ("finished", "unfinalised", "interrupted")]
     before = {d: tree_hash(d) for d in folders}
@@ -102,7 +125,7 @@ def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(
     ]
     for case in cases:
         r = _script(*case, cwd=tmp)
-        assert r.returncode != 0, (case, r.stdout[-1500:], r.stderr[-1500:])
+        _one_error_line(r, case)
         for d in folders:
             assert tree_hash(d) == before[d], (case, d, r.stderr[-1500:])
     # a resumable run whose data has gone: ultralytics fails after rewriting args.yaml and labels.jpg
@@ -110,7 +133,8 @@ def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(
     try:
         for last in (runs["interrupted"] / "weights" / "last.pt", copy / "weights" / "last.pt"):
             r = _script("train_attn.py", "--resume", last, "--device", "cpu", cwd=tmp)
-            assert r.returncode != 0, r.stdout[-1500:] + r.stderr[-1500:]
+            # not yet one error line (test_resume_with_its_data_gone_is_one_error_line, a known defect)
+            assert r.returncode != 0 and "does not exist" in r.stderr, r.stdout[-1500:] + r.stderr[-1500:]
             for d in folders:
                 assert tree_hash(d) == before[d], (last, d, r.stderr[-1500:])
     finally:
