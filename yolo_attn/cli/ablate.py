@@ -44,6 +44,9 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     c = p.add_argument_group("report")
     c.add_argument("--latency-device", default="cpu", help="device of the comparison's latency column: cpu or a GPU index")
     c.add_argument("--latency-runs", type=int, default=20, help="interleaved latency rounds per model (0: no latency column; timing on a busy machine means little)")
+    c.add_argument("--retime", action="store_true",
+                   help="time every model's latency again (default: a rerun reuses the timings recorded for the same "
+                        "checkpoints, device and rounds)")
     p.epilog = ("Every other train_attn.py flag (--data --imgsz --batch-size --epochs --weights --workers --compile) and "
                 "key=value settings are passed to every cell. Default --data: the embedded hard set (shapes-hard).")
     return p
@@ -115,6 +118,7 @@ def main(argv=None, doc: str | None = None) -> dict:
 
     from yolo_attn.grid.run import require_ray, run_grid
     from yolo_attn.grid.cells import plan_cells
+    from yolo_attn.grid.lock import grid_lock
     from yolo_attn.grid.report import write_report
 
     args, rest = build_parser(doc).parse_known_args(argv)
@@ -140,16 +144,18 @@ def main(argv=None, doc: str | None = None) -> dict:
 
         cpus = max(1, (os.cpu_count() or 1) // max(1, torch.cuda.device_count())) if gpus else 1
     t0 = time.time()
-    try:
-        status = run_grid(cells, grid_dir, cpus_per_trial=cpus, gpus_per_trial=gpus, max_concurrent=args.max_concurrent,
-                          retries=args.retries, address=args.ray_address, prepare=prepare)
-    except KeyboardInterrupt:  # Ctrl-C before or after the trials ran: the folders tell each cell's state
-        status = {"_interrupted": True}
-    interrupted = bool(status.pop("_interrupted", False))
-    wall = time.time() - t0
-    trained = any(s.get("this_run") != "skipped" for s in status.values()) or interrupted
-    report = write_report(grid_dir, cells, status, args.latency_device, args.latency_runs, wall_s=wall,
-                          count_wall=trained)
+    with grid_lock(grid_dir, "grid"):  # a second identical grid stops here: one error line, nothing written
+        try:
+            status = run_grid(cells, grid_dir, cpus_per_trial=cpus, gpus_per_trial=gpus,
+                              max_concurrent=args.max_concurrent, retries=args.retries, address=args.ray_address,
+                              prepare=prepare)
+        except KeyboardInterrupt:  # Ctrl-C before or after the trials ran: the folders tell each cell's state
+            status = {"_interrupted": True}
+        interrupted = bool(status.pop("_interrupted", False))
+        wall = time.time() - t0
+        trained = any(s.get("this_run") != "skipped" for s in status.values()) or interrupted
+        report = write_report(grid_dir, cells, status, args.latency_device, args.latency_runs, wall_s=wall,
+                              count_wall=trained, retime=args.retime)
     print(report["markdown"])
     print(f"grid: {len(cells)} cells, {report['counts'].get('failed', 0)} failed, wall time {wall:.0f} s "
           f"(grid total {report['grid_wall_s']:.0f} s); written: " + ", ".join(str(f) for f in report["files"].values()))
