@@ -77,8 +77,14 @@ def power(candidate: list[float], baseline: list[float], alpha: float = ALPHA, t
     d_obs = abs(statistics.fmean(candidate) - statistics.fmean(baseline)) / sd
     if d_obs == 0:
         out["seeds_needed"] = math.inf
+    elif analysis.power(effect_size=d_obs, nobs1=2, alpha=alpha, ratio=1.0) >= target:
+        out["seeds_needed"] = 2  # a large Δ: the fewest seeds with a spread already find it (the solver has no root)
     else:
-        n = analysis.solve_power(effect_size=d_obs, nobs1=None, alpha=alpha, power=target, ratio=1.0)
+        import warnings
+
+        with warnings.catch_warnings():  # statsmodels warns (and returns nan) when no n up to its bound suffices
+            warnings.simplefilter("ignore")
+            n = analysis.solve_power(effect_size=d_obs, nobs1=None, alpha=alpha, power=target, ratio=1.0)
         n = float(n) if n is not None else math.inf
         out["seeds_needed"] = math.ceil(n) if math.isfinite(n) and n <= MAX_SEEDS else math.inf
     return out
