@@ -41,6 +41,15 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--ray-address", default=None,
                    help="join a running cluster: auto, HOST:PORT or ray://HOST:10001 (default: $RAY_ADDRESS, else a local cluster)")
     r.add_argument("--retries", type=int, default=1, help="retries of a failed cell before it is reported failed")
+    s = p.add_argument_group("search (--search: early-stopped search, then the top-k confirmed over seeds)")
+    s.add_argument("--search", action="store_true",
+                   help="ASHA search over modules x placements x --attn-args ranges (e.g. 'reduction=8,16,32;factor=8,16')")
+    s.add_argument("--budget", type=int, default=None, help="stop the search once its trials trained this many epochs")
+    s.add_argument("--time-budget", type=float, default=None, help="stop the search after this many seconds")
+    s.add_argument("--top-k", type=int, default=2, help="configurations confirmed over seeds (default 2)")
+    s.add_argument("--confirm-seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the confirmation stage")
+    s.add_argument("--grace-period", type=int, default=1, help="ASHA: epochs before a trial can be stopped")
+    s.add_argument("--reduction-factor", type=float, default=2, help="ASHA: 1/this of the trials go on at each rung")
     c = p.add_argument_group("report")
     c.add_argument("--latency-device", default="cpu", help="device of the comparison's latency column: cpu or a GPU index")
     c.add_argument("--latency-runs", type=int, default=20, help="interleaved latency rounds per model (0: no latency column; timing on a busy machine means little)")
@@ -143,6 +152,14 @@ def main(argv=None, doc: str | None = None) -> dict:
         import os
 
         cpus = max(1, (os.cpu_count() or 1) // max(1, torch.cuda.device_count())) if gpus else 1
+    if args.search:  # the search's own stages and report (yolo_attn.grid.confirm)
+        from yolo_attn.grid.confirm import main_search
+
+        try:
+            return main_search(args, common, modules, ats, grid_dir, cpus, gpus)
+        except KeyboardInterrupt:
+            print("search: interrupted; rerun the same command to resume it", flush=True)
+            raise SystemExit(130)
     t0 = time.time()
     with grid_lock(grid_dir, "grid"):  # a second identical grid stops here: one error line, nothing written
         try:
