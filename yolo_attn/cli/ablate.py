@@ -50,6 +50,8 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--confirm-seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the confirmation stage")
     s.add_argument("--grace-period", type=int, default=1, help="ASHA: epochs before a trial can be stopped")
     s.add_argument("--reduction-factor", type=float, default=2, help="ASHA: 1/this of the trials go on at each rung")
+    s.add_argument("--search-metric", default="metrics/mAP50-95(B)",
+                   help="what ASHA ranks by: a results.csv column; a *loss column (val/cls_loss) ranks lowest first")
     c = p.add_argument_group("report")
     c.add_argument("--latency-device", default="cpu", help="device of the comparison's latency column: cpu or a GPU index")
     c.add_argument("--latency-runs", type=int, default=20, help="interleaved latency rounds per model (0: no latency column; timing on a busy machine means little)")

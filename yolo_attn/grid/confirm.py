@@ -116,7 +116,7 @@ def main_search(args, common: list[str], modules: list[str], ats: list[str], gri
         cells = space_cells(args.base, points, grid_dir, common)
         records = run_search(cells, grid_dir, epochs=epochs, grace=args.grace_period, reduction=args.reduction_factor,
                              budget=args.budget, time_budget=args.time_budget, cpus=cpus, gpus=gpus,
-                             max_concurrent=args.max_concurrent, address=args.ray_address)
+                             max_concurrent=args.max_concurrent, address=args.ray_address, metric=args.search_metric)
         chosen = top_k(records, args.top_k)
         print("search: confirming " + ", ".join(f"{r['trial']} ({r['epochs']} ep, {r['last_mAP50-95']:.4f})"
                                                 for r in chosen) + f" and the base over seeds {args.confirm_seeds}")

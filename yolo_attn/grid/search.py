@@ -11,30 +11,39 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 from yolo_attn.grid.cells import Cell
 from yolo_attn.grid.run import _callback, _Progress, cell_trial, init_ray, require_ray
 
-__all__ = ("METRIC", "search_trial", "EpochBudget", "run_search", "trial_records")
+__all__ = ("METRIC", "metric_mode", "search_trial", "EpochBudget", "run_search", "trial_records")
 
 METRIC = "metrics/mAP50-95(B)"  # what ultralytics' raytune callback reports (with "epoch") after every validation
 
 
-def _last_epoch(run_dir) -> tuple[int, float | None]:
-    """Epochs in ``results.csv`` and the last one's mAP50-95."""
+def _last_epoch(run_dir, metric: str = METRIC) -> tuple[int, float | None]:
+    """Epochs in ``results.csv`` and the last one's ``metric``."""
     f = Path(run_dir) / "results.csv"
     if not f.is_file():
         return 0, None
     rows = [{k.strip(): v for k, v in r.items()} for r in csv.DictReader(f.open())]
-    return (len(rows), float(rows[-1][METRIC])) if rows else (0, None)
+    return (len(rows), float(rows[-1][metric])) if rows and metric in rows[-1] else (len(rows), None)
+
+
+def metric_mode(metric: str) -> str:
+    """``min`` for a loss (``val/cls_loss``), else ``max``."""
+    return "min" if "loss" in metric else "max"
 
 
 def search_trial(config: dict) -> dict:
     """The grid's trainable, whose final result also carries the scheduler's metric and epoch."""
     out = cell_trial(config)
-    epochs, last = _last_epoch(config["cell"]["run_dir"])
-    return {**out, METRIC: last if last is not None else 0.0, "epoch": epochs}
+    metric = config.get("metric", METRIC)
+    epochs, last = _last_epoch(config["cell"]["run_dir"], metric)
+    _, last_map = _last_epoch(config["cell"]["run_dir"])
+    return {**out, METRIC: last_map if last_map is not None else 0.0, metric: last if last is not None else 0.0,
+            "epoch": epochs}
 
 
 class EpochBudget:
@@ -52,25 +61,25 @@ class EpochBudget:
         return sum(self.epochs.values()) >= self.budget
 
 
-def _scheduler(epochs: int, grace: int, reduction: float):
+def _scheduler(epochs: int, grace: int, reduction: float, metric: str = METRIC):
     from ray.tune.schedulers import ASHAScheduler
 
     # max_t one past the last epoch: the final epoch's report must not stop the trial before ultralytics finalises it
-    return ASHAScheduler(time_attr="epoch", metric=METRIC, mode="max", max_t=epochs + 1, grace_period=grace,
-                         reduction_factor=reduction)
+    return ASHAScheduler(time_attr="epoch", metric=metric, mode=metric_mode(metric), max_t=epochs + 1,
+                         grace_period=grace, reduction_factor=reduction)
 
 
 def _tuner(tune, cells: list[Cell], path: Path, progress, *, epochs, grace, reduction, budget, time_budget,
-           cpus, gpus, max_concurrent):
+           cpus, gpus, max_concurrent, metric):
     trainable = tune.with_resources(search_trial, {"cpu": cpus, "gpu": gpus})
-    space = {"cell": tune.grid_search([c.as_dict() for c in cells])}
+    space = {"cell": tune.grid_search([c.as_dict() for c in cells]), "metric": metric}
     if tune.Tuner.can_restore(str(path)):  # an interrupted search: Tune's own restore (its scheduler state too)
         progress.echo(f"search: resuming the interrupted search in {path}", flush=True)
         return tune.Tuner.restore(str(path), trainable, resume_unfinished=True, resume_errored=True,
                                   param_space=space)
     return tune.Tuner(
         trainable, param_space=space,
-        tune_config=tune.TuneConfig(scheduler=_scheduler(epochs, grace, reduction),
+        tune_config=tune.TuneConfig(scheduler=_scheduler(epochs, grace, reduction, metric),
                                     max_concurrent_trials=max_concurrent or None, time_budget_s=time_budget,
                                     trial_name_creator=lambda t: t.config["cell"]["name"],
                                     trial_dirname_creator=lambda t: t.config["cell"]["name"]),
@@ -93,8 +102,11 @@ def trial_records(cells: list[Cell], epochs: int, errors: dict | None = None) ->
 
 def run_search(cells: list[Cell], grid_dir, *, epochs: int, grace: int = 1, reduction: float = 2, budget=None,
                time_budget=None, cpus: float = 1, gpus: float = 0, max_concurrent=None, address=None,
-               echo=print) -> list[dict]:
-    """Run (or resume, or read back) the search stage; return ``trial_records``."""
+               metric: str = METRIC, echo=print) -> list[dict]:
+    """Run (or resume, or read back) the search stage; return ``trial_records``.
+
+    ``metric``: what ASHA ranks trials by at each rung (default mAP50-95; a ``*loss`` column of ultralytics'
+    ``results.csv`` such as ``val/cls_loss`` ranks by the lowest, useful where every mAP is still 0)."""
     grid_dir = Path(grid_dir)
     record = grid_dir / "search.json"
     names = [c.name for c in cells]
@@ -104,13 +116,15 @@ def run_search(cells: list[Cell], grid_dir, *, epochs: int, grace: int = 1, redu
             echo(f"search: {len(cells)} trials finished earlier ({record.name}); nothing to train", flush=True)
             return trial_records(cells, epochs, done.get("errors"))
     tune = require_ray()
+    if metric != METRIC:  # ultralytics' last report (after the final validation) carries mAP but no losses:
+        os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")  # ASHA then skips it (Ray's own rule)
     started = init_ray(address)
     errors = {}
     try:
         progress = _Progress(len(cells), 0, echo)
         tuner = _tuner(tune, cells, grid_dir / "_ray" / "search", progress, epochs=epochs, grace=grace,
                        reduction=reduction, budget=budget, time_budget=time_budget, cpus=cpus, gpus=gpus,
-                       max_concurrent=max_concurrent)
+                       max_concurrent=max_concurrent, metric=metric)
         results = tuner.fit()
         complete = len(results) == len(cells) and results.num_terminated + results.num_errors == len(cells)
         for r in results:
