@@ -74,3 +74,18 @@ def test_every_row_states_its_power(runs):
     assert float(se["detectable_delta_mAP50-95"]) == pytest.approx(d * sd, abs=1e-4)
     assert se["delta_note"].startswith("not significant (95 % CI contains 0); inconclusive at 2 seeds (detects ≥ ")
     assert int(se["seeds_needed"]) > 2
+
+
+def test_tradeoff_figure_points_with_ci(runs):
+    from scipy import stats
+
+    from yolo_attn.analysis.tradeoff import tradeoff_points
+
+    res = compare(runs, latency_runs=0)
+    f = res["files"]["tradeoff"]
+    assert f.read_bytes()[:4] == b"\x89PNG"
+    pts = {p["config"]: p for p in tradeoff_points(res["rows"])}
+    assert set(pts) == {"yolov5n", "yolov5n-se"} and pts["yolov5n"]["baseline"] and not pts["yolov5n-se"]["baseline"]
+    sd = statistics.stdev([0.31, 0.34])
+    assert pts["yolov5n-se"]["ci"] == pytest.approx(stats.t.ppf(0.975, 1) * sd / math.sqrt(2), abs=1e-3)
+    assert pts["yolov5n-se"]["params"] > pts["yolov5n"]["params"] and pts["yolov5n"]["latency_ms"] is None

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from yolo_attn.analysis.runs import best_epoch
+from yolo_attn.analysis.tradeoff import plot_tradeoff
 from yolo_attn.errors import UsageError
 
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
@@ -317,8 +318,10 @@ def compare(runs_dir="runs", out_dir=None, device: str = "cpu", latency_runs: in
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = summarise(runs, device, latency_runs, latency_cache=out_dir / "latency.json", retime=retime)
     md = to_markdown(rows)
-    files = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "png": out_dir / "comparison.png"}
+    files = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "png": out_dir / "comparison.png",
+             "tradeoff": out_dir / "tradeoff.png"}
     files["md"].write_text(md + "\n")
     write_csv(rows, files["csv"])
     _plot(rows, files["png"])
+    plot_tradeoff(rows, files["tradeoff"])  # mAP50-95 vs latency and vs params, CI bars, baseline marked
     return {"rows": rows, "markdown": md, "files": files}
