@@ -36,7 +36,8 @@ def test_asha_stops_a_config_that_cannot_learn_and_confirmation_runs_the_survivo
     from yolo_attn.grid.search import run_search
     from yolo_attn.grid.space import search_space
 
-    common = ["--data", str(data), "--epochs", "3", *TINY, "nbs=4"]  # nbs=4: an optimizer step every batch of 4
+    # nbs=4: an optimizer step every batch of 4; SGD: ultralytics' optimizer=auto picks its own lr and ignores lr0
+    common = ["--data", str(data), "--epochs", "3", *TINY, "nbs=4", "optimizer=SGD"]
     grid = tmp_path / "g"
     learner, = space_cells("yolov5n.yaml", search_space(["SE"], ["neck"], {}), grid, common)
     # the same config with lr0=0 (a train setting override): its weights never move, its mAP stays at the start

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from yolo_attn.grid.cells import Cell
-from yolo_attn.grid.run import _callback, _Progress, cell_trial, init_ray, require_ray
+from yolo_attn.grid.run import _DRIVER_PROGRESS, _callback, _Progress, cell_trial, init_ray, require_ray
 
 __all__ = ("METRIC", "metric_mode", "search_trial", "EpochBudget", "run_search", "trial_records")
 
@@ -120,8 +120,8 @@ def run_search(cells: list[Cell], grid_dir, *, epochs: int, grace: int = 1, redu
         os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")  # ASHA then skips it (Ray's own rule)
     started = init_ray(address)
     errors = {}
+    progress = _Progress(len(cells), 0, echo)
     try:
-        progress = _Progress(len(cells), 0, echo)
         tuner = _tuner(tune, cells, grid_dir / "_ray" / "search", progress, epochs=epochs, grace=grace,
                        reduction=reduction, budget=budget, time_budget=time_budget, cpus=cpus, gpus=gpus,
                        max_concurrent=max_concurrent, metric=metric)
@@ -132,6 +132,7 @@ def run_search(cells: list[Cell], grid_dir, *, epochs: int, grace: int = 1, redu
             if cell is not None and r.error is not None:
                 errors[cell["name"]] = str(r.error).strip().splitlines()[-1][:400] if str(r.error).strip() else "error"
     finally:
+        _DRIVER_PROGRESS.pop(id(progress), None)
         if started:
             import ray
 
