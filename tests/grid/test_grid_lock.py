@@ -87,7 +87,7 @@ def test_lock_released_and_new_folder_removed_when_nothing_was_written(tmp_path)
         with grid_lock(grid):
             assert (grid / LOCK_NAME).is_file()
             raise RuntimeError("e.g. a refused Ray join")
-    assert not grid.exists()
+    assert not grid.exists() and not grid.parent.exists()  # --project too: it did not exist before
     with grid_lock(grid):
         (grid / "cells.csv").write_text("x")
     assert (grid / "cells.csv").is_file() and not (grid / LOCK_NAME).exists()

@@ -74,11 +74,11 @@ def _stale(rec: dict) -> bool:
 def grid_lock(grid_dir, what: str = "grid", echo=None):
     """Hold ``GRID/.grid.lock`` for the block; ``UsageError`` when another live process holds it.
 
-    Creates ``grid_dir`` if needed; on leaving, removes the lock and, when this call created the folder and nothing
-    else was written there, the folder too (a refused Ray join leaves no half-made grid).
+    Creates ``grid_dir`` if needed; on leaving, removes the lock and the folders this call created (the grid folder,
+    ``--project``) that stayed empty (a refused Ray join leaves no half-made grid).
     """
-    grid_dir = Path(grid_dir)
-    made = not grid_dir.exists()
+    grid_dir = Path(grid_dir).absolute()
+    made = [d for d in (grid_dir, *grid_dir.parents) if not d.exists()]  # the folders this call creates, deepest first
     grid_dir.mkdir(parents=True, exist_ok=True)
     file = grid_dir / LOCK_NAME
     rec = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(), "what": what,
@@ -99,5 +99,6 @@ def grid_lock(grid_dir, what: str = "grid", echo=None):
     finally:
         if read_lock(file).get("pid") == os.getpid():
             file.unlink(missing_ok=True)
-        if made and grid_dir.is_dir() and not any(grid_dir.iterdir()):
-            grid_dir.rmdir()
+        for d in made:  # a refused start leaves no folder behind (not even --project)
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
