@@ -44,8 +44,10 @@ def test_each_point_is_its_own_config(tmp_path):
         m = DetectionModel(c.base, verbose=False)
         se = [x for x in m.modules() if type(x).__name__ == "SE"]
         assert se and all(s.fc[0].out_features == max(1, s.fc[0].in_features // red) for s in se)
-    with pytest.raises(UsageError, match="cannot be built"):
-        space_cells("yolov5n.yaml", search_space(["EMA"], ["neck"], {"factor": [24]}), tmp_path, [])
+    other = tmp_path / "other"
+    with pytest.raises(UsageError, match="cannot be built"):  # factor 8 builds, 24 does not: no yaml written at all
+        space_cells("yolov5n.yaml", search_space(["EMA"], ["neck"], {"factor": [8, 24]}), other, [])
+    assert not other.exists()
 
 
 def test_top_k_prefers_survivors_then_map():

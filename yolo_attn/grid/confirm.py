@@ -13,7 +13,7 @@ from pathlib import Path
 
 from yolo_attn.errors import UsageError
 from yolo_attn.grid.cells import Cell, best_metrics
-from yolo_attn.grid.space import parse_ranges, search_space, write_point_cfg
+from yolo_attn.grid.space import parse_ranges, point_dict, search_space, write_point_cfg
 
 __all__ = ("space_cells", "top_k", "confirm_cells", "write_search_report", "main_search")
 
@@ -27,16 +27,17 @@ def _cell(cfg: str, point, seed: int, folder: Path, common: list[str]) -> Cell:
 
 
 def space_cells(base: str, points, grid_dir: Path, common: list[str], seed: int = 0) -> list[Cell]:
-    """One search trial per point (its yaml written to ``GRID/cfg`` first); a point that cannot be built is refused."""
-    cells = []
+    """One search trial per point (its yaml written to ``GRID/cfg``); a point that cannot be built is refused before
+    any yaml is written."""
+    dicts = []
     for p in points:
         try:
-            cfg = write_point_cfg(base, p, grid_dir / "cfg")
+            dicts.append(point_dict(base, p))
         except (ValueError, KeyError, TypeError) as e:
             raise UsageError(f"--attn {p.module} --at {p.at} {p.label or ''}: cannot be built ({e}); drop it from "
                              f"the space (--attn / --at / --attn-args)")
-        cells.append(_cell(str(cfg), p, seed, grid_dir / "search", common))
-    return cells
+    return [_cell(str(write_point_cfg(d, grid_dir / "cfg")), p, seed, grid_dir / "search", common)
+            for p, d in zip(points, dicts)]
 
 
 def top_k(records: list[dict], k: int) -> list[dict]:

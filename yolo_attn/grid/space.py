@@ -16,7 +16,7 @@ from pathlib import Path
 
 from yolo_attn.errors import UsageError
 
-__all__ = ("SpacePoint", "parse_ranges", "search_space", "write_point_cfg")
+__all__ = ("SpacePoint", "parse_ranges", "search_space", "point_dict", "write_point_cfg")
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,21 @@ def search_space(modules: list[str], ats: list[str], ranges: dict[str, list]) ->
     return [SpacePoint(m, at, args, label) for m in modules for at in ats for args, label in _points_of(m, ranges)]
 
 
-def write_point_cfg(base: str, point: SpacePoint, folder) -> Path:
-    """The point's model yaml (written once; an identical existing file is reused)."""
+def point_dict(base: str, point: SpacePoint) -> dict:
+    """The point's model dict, its layers built once (bad args raise here, before anything is written)."""
     from ultralytics.nn.tasks import parse_model
 
-    from yolo_attn.graph.placement import insert_attention, parse_at, write_model_yaml, write_once
+    from yolo_attn.graph.placement import insert_attention, parse_at
 
     d = insert_attention(base, point.module, parse_at(point.at.replace("+", ",")), list(point.args))
-    parse_model(copy.deepcopy(d), 3, verbose=False)  # bad args fail here, before any file is written
+    parse_model(copy.deepcopy(d), 3, verbose=False)
     if point.label:
         d["yaml_file"] = f"{Path(d['yaml_file']).stem}-{point.label}.yaml"
+    return d
+
+
+def write_point_cfg(d: dict, folder) -> Path:
+    """A point's model dict as ``folder/<yaml_file>`` (written once; an identical existing file is reused)."""
+    from yolo_attn.graph.placement import write_model_yaml, write_once
+
     return write_once(d, Path(folder) / d["yaml_file"], write_model_yaml)
