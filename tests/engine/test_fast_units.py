@@ -89,32 +89,32 @@ def _fake_ray(monkeypatch, fit):
 
 
 def test_grid_marks_interrupted_when_trials_have_no_result(tmp_path, monkeypatch):
-    def fit(tune, todo, total, grid_dir, status, echo, **kw):  # only the first trial reported back
+    def fit(tune, todo, total, grid_dir, status, echo, train_argv, **kw):  # only the first trial reported back
         status[todo[0].name] = {"status": "finished", "this_run": "trained", "error": ""}
 
     run = _fake_ray(monkeypatch, fit)
-    status = run.run_grid(_cells(tmp_path), tmp_path, echo=lambda *a, **k: None)
+    status = run.run_grid(_cells(tmp_path), tmp_path, train_argv=print, echo=lambda *a, **k: None)
     assert status["_interrupted"] is True
     assert status["c0"]["status"] == "finished" and status["c1"]["status"] == status["c2"]["status"] == "not started"
 
 
 def test_grid_marks_interrupted_on_keyboard_interrupt(tmp_path, monkeypatch):
-    def fit(tune, todo, total, grid_dir, status, echo, **kw):
+    def fit(tune, todo, total, grid_dir, status, echo, train_argv, **kw):
         for c in todo:
             status[c.name] = {"status": "finished", "this_run": "trained", "error": ""}
         raise KeyboardInterrupt
 
     run = _fake_ray(monkeypatch, fit)
-    assert run.run_grid(_cells(tmp_path), tmp_path, echo=lambda *a, **k: None)["_interrupted"] is True
+    assert run.run_grid(_cells(tmp_path), tmp_path, train_argv=print, echo=lambda *a, **k: None)["_interrupted"] is True
 
 
 def test_grid_not_interrupted_when_every_trial_reported(tmp_path, monkeypatch):
-    def fit(tune, todo, total, grid_dir, status, echo, **kw):
+    def fit(tune, todo, total, grid_dir, status, echo, train_argv, **kw):
         for c in todo:
             status[c.name] = {"status": "failed" if c.name == "c1" else "finished", "this_run": "trained", "error": ""}
 
     run = _fake_ray(monkeypatch, fit)
-    status = run.run_grid(_cells(tmp_path), tmp_path, echo=lambda *a, **k: None)
+    status = run.run_grid(_cells(tmp_path), tmp_path, train_argv=print, echo=lambda *a, **k: None)
     assert "_interrupted" not in status and status["c1"]["status"] == "failed"
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from yolo_attn.analysis.runs import best_epoch
+from yolo_attn.analysis.tradeoff import plot_tradeoff
 from yolo_attn.errors import UsageError
 
 __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv")
@@ -30,7 +31,7 @@ __all__ = ("Run", "find_runs", "summarise", "compare", "to_markdown", "write_csv
 _CSV_FIELDS = (
     "group", "data", "imgsz", "epochs", "init", "head", "protocol", "config", "module", "scale", "baseline", "seeds", "n_runs",
     "mAP50_mean", "mAP50_std", "mAP50-95_mean", "mAP50-95_std", "delta_mAP50", "delta_mAP50-95",
-    "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "params", "GFLOPs", "GFLOPs_imgsz", "latency_ms",
+    "delta_mAP50-95_ci_lo", "delta_mAP50-95_ci_hi", "delta_note", "detectable_delta_mAP50-95", "seeds_needed", "params", "GFLOPs", "GFLOPs_imgsz", "latency_ms",
     "latency_p10_ms", "latency_p90_ms", "latency_note", "device", "runs",
 )
 
@@ -129,8 +130,12 @@ def _baselines(by_config: dict[str, list[Run]]) -> dict[str, str | None]:
     return {c: plain.get(rs[0].base_key) for c, rs in by_config.items()}
 
 
-def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> list[dict]:
-    """One row per (group, config), a control row for the latency, Δ vs each config's own baseline."""
+def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20, latency_cache=None,
+              retime: bool = False) -> list[dict]:
+    """One row per (group, config), a control row for the latency, Δ vs each config's own baseline.
+
+    ``latency_cache``: a ``latency.json`` whose timings are reused when they were measured for the same checkpoints,
+    device and rounds (``yolo_attn.analysis.latency_cache``), unless ``retime``."""
     groups: dict[tuple, dict[str, list[Run]]] = {}
     for r in runs:
         groups.setdefault((r.data, r.imgsz, r.epochs, r.init, r.head, r.protocol), {}).setdefault(r.config, []).append(r)
@@ -143,12 +148,12 @@ def summarise(runs: list[Run], device: str = "cpu", latency_runs: int = 20) -> l
             base = by_config[base_of[config]] if base_of[config] else None
             rows.append(_config_row(gi, key, config, rs, base_of[config], base))
             cands[(gi, config)] = (max(rs, key=lambda r: r.map50_95).path / "weights" / "best.pt", key[1])
-    return _with_latency(rows, cands, device, latency_runs)
+    return _with_latency(rows, cands, device, latency_runs, latency_cache, retime)
 
 
 def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str | None, base: list[Run] | None) -> dict:
     """A config's row: mean ± std over its seeds and, against its baseline's runs ``base``, the Δ and its interval."""
-    from yolo_attn.analysis.stats import delta_ci
+    from yolo_attn.analysis.stats import delta_ci, power, power_note
 
     data, imgsz, epochs, init, head, protocol = key
     m50, s50 = _mean_std([r.map50 for r in rs])
@@ -161,6 +166,7 @@ def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str 
         "seeds": " ".join(str(r.seed) for r in rs), "mAP50_mean": round(m50, 4), "mAP50_std": round(s50, 4),
         "mAP50-95_mean": round(m95, 4), "mAP50-95_std": round(s95, 4), "delta_mAP50": "",
         "delta_mAP50-95": "", "delta_mAP50-95_ci_lo": "", "delta_mAP50-95_ci_hi": "", "delta_note": "",
+        "detectable_delta_mAP50-95": "", "seeds_needed": "",
         "runs": " ".join(str(r.path) for r in rs),
     }
     if rs[0].module == "none":
@@ -171,21 +177,29 @@ def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str 
         row["delta_mAP50-95"], row["delta_note"] = round(ci["delta"], 4), ci["note"]
         if ci["lo"] is not None:
             row["delta_mAP50-95_ci_lo"], row["delta_mAP50-95_ci_hi"] = round(ci["lo"], 4), round(ci["hi"], 4)
+            pw = power([r.map50_95 for r in rs], [r.map50_95 for r in base])  # statsmodels' TTestIndPower
+            row["delta_note"] += "; " + power_note(pw, significant=not ci["lo"] <= 0 <= ci["hi"])
+            if pw["detectable"] is not None:
+                row["detectable_delta_mAP50-95"] = round(pw["detectable"], 4)
+                row["seeds_needed"] = pw["seeds_needed"] if pw["seeds_needed"] != float("inf") else "inf"
     else:
         row["delta_note"] = (f"no run of this model without its attention layers on this data/imgsz/epochs/"
                              f"initialisation ({init}) to compare with")
     return row
 
 
-def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int) -> list[dict]:
+def _with_latency(rows: list[dict], cands: dict, device: str, latency_runs: int, latency_cache=None,
+                  retime: bool = False) -> list[dict]:
     """Params, GFLOPs and interleaved latency of each row's best checkpoint, plus the control row after its twin."""
-    from yolo_attn.analysis.latency import measure_latencies
+    from yolo_attn.analysis.latency_cache import cached_latencies
 
     # the control: the first baseline timed a second time (or the first model when there is no baseline)
     control = next(((r["group"], r["config"]) for r in rows if r["module"] == "none"), (rows[0]["group"], rows[0]["config"]))
-    lat = measure_latencies(cands, device, rounds=latency_runs, control=control)
+    lat = cached_latencies(cands, device, latency_runs, control, latency_cache, retime)
     res = lat["resolution"]
     device_name = _device_name(device, measured=res is not None)
+    if lat["reused"] and res is not None:  # the load average above is today's, the timings are not
+        device_name = device_name.split(" (1-min load")[0] + f" (timings reused from {lat['reused']}; --retime to measure again)"
     for row in rows:
         row.update(_latency_fields(lat[(row["group"], row["config"])]), device=device_name, GFLOPs_imgsz=row["imgsz"])
         base = lat.get((row["group"], row["baseline"])) if row["baseline"] else None
@@ -230,9 +244,10 @@ def to_markdown(rows: list[dict]) -> str:
     out = ["# Run comparison", "",
            "mAP: best epoch, mean ± std over seeds. Δ mAP50-95: mean difference to the config's baseline (the same "
            "model without its attention layers, same data/imgsz/epochs/initialisation) with its 95 % Welch "
-           "confidence interval. GFLOPs: ultralytics' count at the group's training image size (GFLOPs @N: an N x N "
-           "image; 640 px gives about (640/N)² times as many). Latency: batch 1, median over interleaved rounds after "
-           "warm-up; the control row times the baseline's checkpoint again.", ""]
+           "confidence interval; power: the smallest Δ these seeds detect at 80 % power, α 0.05 (statsmodels' "
+           "TTestIndPower, pooled std), and the seeds a side the observed Δ would need. GFLOPs: ultralytics' count "
+           "at the group's training image size (GFLOPs @N: an N x N image; 640 px gives about (640/N)² times as "
+           "many). Latency: batch 1, median over interleaved rounds after warm-up; the control row times the baseline's checkpoint again.", ""]
     for g in sorted({r["group"] for r in rows}):
         rs = [r for r in rows if r["group"] == g]
         r0 = rs[0]
@@ -290,17 +305,22 @@ def _plot(rows: list[dict], file: Path) -> None:
     plt.close(fig)
 
 
-def compare(runs_dir="runs", out_dir=None, device: str = "cpu", latency_runs: int = 20) -> dict:
-    """Find, summarise and write the comparison; return ``{"rows", "markdown", "files"}``."""
+def compare(runs_dir="runs", out_dir=None, device: str = "cpu", latency_runs: int = 20, retime: bool = False) -> dict:
+    """Find, summarise and write the comparison; return ``{"rows", "markdown", "files"}``.
+
+    Latency figures recorded in ``OUT/latency.json`` for the same checkpoints, device and rounds are reused unless
+    ``retime``."""
     runs = find_runs(runs_dir)
     if not runs:
         raise UsageError(f"{Path(runs_dir).resolve()}: no finished training runs (args.yaml + results.csv + weights/best.pt)")
-    rows = summarise(runs, device, latency_runs)
     out_dir = Path(out_dir or runs_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    rows = summarise(runs, device, latency_runs, latency_cache=out_dir / "latency.json", retime=retime)
     md = to_markdown(rows)
-    files = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "png": out_dir / "comparison.png"}
+    files = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "png": out_dir / "comparison.png",
+             "tradeoff": out_dir / "tradeoff.png"}
     files["md"].write_text(md + "\n")
     write_csv(rows, files["csv"])
     _plot(rows, files["png"])
+    plot_tradeoff(rows, files["tradeoff"])  # mAP50-95 vs latency and vs params, CI bars, baseline marked
     return {"rows": rows, "markdown": md, "files": files}

@@ -41,9 +41,23 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--ray-address", default=None,
                    help="join a running cluster: auto, HOST:PORT or ray://HOST:10001 (default: $RAY_ADDRESS, else a local cluster)")
     r.add_argument("--retries", type=int, default=1, help="retries of a failed cell before it is reported failed")
+    s = p.add_argument_group("search (--search: early-stopped search, then the top-k confirmed over seeds)")
+    s.add_argument("--search", action="store_true",
+                   help="ASHA search over modules x placements x --attn-args ranges (e.g. 'reduction=8,16,32;factor=8,16')")
+    s.add_argument("--budget", type=int, default=None, help="stop the search once its trials trained this many epochs")
+    s.add_argument("--time-budget", type=float, default=None, help="stop the search after this many seconds")
+    s.add_argument("--top-k", type=int, default=2, help="configurations confirmed over seeds (default 2)")
+    s.add_argument("--confirm-seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the confirmation stage")
+    s.add_argument("--grace-period", type=int, default=1, help="ASHA: epochs before a trial can be stopped")
+    s.add_argument("--reduction-factor", type=float, default=2, help="ASHA: 1/this of the trials go on at each rung")
+    s.add_argument("--search-metric", default="metrics/mAP50-95(B)",
+                   help="what ASHA ranks by: a results.csv column; a *loss column (val/cls_loss) ranks lowest first")
     c = p.add_argument_group("report")
     c.add_argument("--latency-device", default="cpu", help="device of the comparison's latency column: cpu or a GPU index")
     c.add_argument("--latency-runs", type=int, default=20, help="interleaved latency rounds per model (0: no latency column; timing on a busy machine means little)")
+    c.add_argument("--retime", action="store_true",
+                   help="time every model's latency again (default: a rerun reuses the timings recorded for the same "
+                        "checkpoints, device and rounds)")
     p.epilog = ("Every other train_attn.py flag (--data --imgsz --batch-size --epochs --weights --workers --compile) and "
                 "key=value settings are passed to every cell. Default --data: the embedded hard set (shapes-hard).")
     return p
@@ -119,6 +133,7 @@ def main(argv=None, doc: str | None = None) -> dict:
     from yolo_attn.cli.train import run as train_run
     from yolo_attn.grid.run import require_ray, run_grid
     from yolo_attn.grid.cells import plan_cells
+    from yolo_attn.grid.lock import grid_lock
     from yolo_attn.grid.report import write_report
 
     from yolo_attn.cli.passthrough import end_values_at_settings
@@ -145,18 +160,27 @@ def main(argv=None, doc: str | None = None) -> dict:
         import os
 
         cpus = max(1, (os.cpu_count() or 1) // max(1, torch.cuda.device_count())) if gpus else 1
+    if args.search:  # the search's own stages and report (yolo_attn.grid.confirm)
+        from yolo_attn.grid.confirm import main_search
+
+        try:
+            return main_search(args, common, modules, ats, grid_dir, cpus, gpus, train_run)
+        except KeyboardInterrupt:
+            print("search: interrupted; rerun the same command to resume it", flush=True)
+            raise SystemExit(130)
     t0 = time.time()
-    try:
-        status = run_grid(cells, grid_dir, train_argv=train_run, cpus_per_trial=cpus, gpus_per_trial=gpus,
-                          max_concurrent=args.max_concurrent, retries=args.retries, address=args.ray_address,
-                          prepare=prepare)
-    except KeyboardInterrupt:  # Ctrl-C before or after the trials ran: the folders tell each cell's state
-        status = {"_interrupted": True}
-    interrupted = bool(status.pop("_interrupted", False))
-    wall = time.time() - t0
-    trained = any(s.get("this_run") != "skipped" for s in status.values()) or interrupted
-    report = write_report(grid_dir, cells, status, args.latency_device, args.latency_runs, wall_s=wall,
-                          count_wall=trained)
+    with grid_lock(grid_dir, "grid"):  # a second identical grid stops here: one error line, nothing written
+        try:
+            status = run_grid(cells, grid_dir, train_argv=train_run, cpus_per_trial=cpus, gpus_per_trial=gpus,
+                              max_concurrent=args.max_concurrent, retries=args.retries, address=args.ray_address,
+                              prepare=prepare)
+        except KeyboardInterrupt:  # Ctrl-C before or after the trials ran: the folders tell each cell's state
+            status = {"_interrupted": True}
+        interrupted = bool(status.pop("_interrupted", False))
+        wall = time.time() - t0
+        trained = any(s.get("this_run") != "skipped" for s in status.values()) or interrupted
+        report = write_report(grid_dir, cells, status, args.latency_device, args.latency_runs, wall_s=wall,
+                              count_wall=trained, retime=args.retime)
     print(report["markdown"])
     print(f"grid: {len(cells)} cells, {report['counts'].get('failed', 0)} failed, wall time {wall:.0f} s "
           f"(grid total {report['grid_wall_s']:.0f} s); written: " + ", ".join(str(f) for f in report["files"].values()))

@@ -19,6 +19,9 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--device", default="cpu", help="device for the latency measurement: cpu or a GPU index")
     p.add_argument("--latency-runs", type=int, default=20,
                    help="interleaved timing rounds per model (median reported; 0: no latency column)")
+    p.add_argument("--retime", action="store_true",
+                   help="time the models again (default: reuse OUT/latency.json when it timed the same checkpoints, "
+                        "device and rounds)")
     add_import_arg(p)
     add_trust_arg(p)
     return p.parse_args(argv)
@@ -30,6 +33,6 @@ def main(argv=None, doc: str | None = None):
     use_trust(args.trust_weights)
     use_imports(args.imports)
     check_device(args.device)
-    result = compare(args.runs_dir, args.out, args.device, args.latency_runs)
+    result = compare(args.runs_dir, args.out, args.device, args.latency_runs, retime=args.retime)
     print(result["markdown"])
     print("written: " + ", ".join(str(f) for f in result["files"].values()))

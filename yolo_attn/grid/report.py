@@ -64,7 +64,7 @@ def _grid_wall(grid_dir: Path, wall_s, count: bool) -> float:
 
 
 def write_report(grid_dir, cells, status: dict, device: str = "cpu", latency_runs: int = 20, wall_s=None,
-                 count_wall: bool = True) -> dict:
+                 count_wall: bool = True, retime: bool = False) -> dict:
     """Comparison files + ``heatmap.png`` + ``cells.csv`` + ``grid.json``; the cells table is appended to
     ``comparison.md``. ``count_wall``: this invocation's ``wall_s`` adds to the grid's recorded total (False for a
     rerun that trained nothing)."""
@@ -81,7 +81,7 @@ def write_report(grid_dir, cells, status: dict, device: str = "cpu", latency_run
     total = _grid_wall(grid_dir, wall_s, count_wall)
     rows, md = [], ""
     if any(r["status"] == "finished" for r in table):
-        res = compare(grid_dir, device=device, latency_runs=latency_runs)
+        res = compare(grid_dir, device=device, latency_runs=latency_runs, retime=retime)  # recorded timings reused
         rows, md = res["rows"], res["markdown"]
         files.update(res["files"])
         if any(c.module for c in cells):  # a grid of base cells only has no module x placement map

@@ -96,27 +96,50 @@ class _Progress:
         self._line(f"FAILED {name}")
 
 
+# Tune pickles its callbacks with the experiment state. A callback holding the user's ``echo`` (``builtins.print``)
+# fails to pickle once Ray's log thread has replaced ``builtins.print`` (ray.experimental.tqdm_ray), so the callback
+# holds only a key into this driver-side table; the progress (and its echo) never leaves the driver process.
+_DRIVER_PROGRESS: dict[int, _Progress] = {}
+
+
+def _progress_of(key: int) -> _Progress | None:
+    return _DRIVER_PROGRESS.get(key)
+
+
 def _callback(progress: _Progress):
     from ray import tune
 
+    key = id(progress)
+    _DRIVER_PROGRESS[key] = progress
+
     class ProgressCallback(tune.Callback):
         def on_trial_start(self, iteration, trials, trial, **info):
-            progress.start(trial.config["cell"]["name"])
+            p = _progress_of(key)
+            if p:
+                p.start(trial.config["cell"]["name"])
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             argv = list(trial.config["cell"]["argv"])
             epochs = int(argv[argv.index("--epochs") + 1]) if "--epochs" in argv else None
-            progress.result(trial.config["cell"]["name"], result, epochs)
+            p = _progress_of(key)
+            if p:
+                p.result(trial.config["cell"]["name"], result, epochs)
 
         def on_trial_complete(self, iteration, trials, trial, **info):
-            progress.complete(trial.config["cell"]["name"], trial.last_result or {})
+            p = _progress_of(key)
+            if p:
+                p.complete(trial.config["cell"]["name"], trial.last_result or {})
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            progress.error(trial.config["cell"]["name"])
+            p = _progress_of(key)
+            if p:
+                p.error(trial.config["cell"]["name"])
 
         def on_trial_recover(self, iteration, trials, trial, **info):
-            progress.echo(f"grid: {trial.config['cell']['name']} failed, retrying (resumes from its last.pt if any)",
-                          flush=True)
+            p = _progress_of(key)
+            if p:
+                p.echo(f"grid: {trial.config['cell']['name']} failed, retrying (resumes from its last.pt if any)",
+                       flush=True)
 
     return ProgressCallback()
 
@@ -191,6 +214,15 @@ def _fit(tune, todo: list[Cell], total: int, grid_dir: Path, status: dict, echo,
         raise UsageError(f"--gpus-per-trial {gpus_per_trial:g} / --cpus-per-trial {cpus_per_trial:g}: the Ray "
                          f"cluster has {res.get('GPU', 0):g} GPUs and {res.get('CPU', 0):g} CPUs; no trial could start")
     progress = _Progress(total, total - len(todo), echo)
+    try:
+        _tune(tune, todo, grid_dir, status, progress, train_argv, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
+              max_concurrent=max_concurrent, retries=retries)
+    finally:
+        _DRIVER_PROGRESS.pop(id(progress), None)
+
+
+def _tune(tune, todo, grid_dir, status, progress, train_argv, *, cpus_per_trial, gpus_per_trial, max_concurrent, retries):
+    """Build the Tuner (its callback holds no user callable: ``_callback``) and collect the trials' results."""
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(cell_trial, train_argv=train_argv),
                             {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
