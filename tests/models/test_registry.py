@@ -22,10 +22,10 @@ def _yaml_with_layer9(row: list, name: str = "bad.yaml") -> dict:
     return d
 
 
-SHIPPED = ("SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM")
+SHIPPED = ("SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM", "SGE")
 
 
-def test_registry_holds_the_thirteen_modules():
+def test_registry_holds_the_fourteen_modules():
     assert {n for n, c in ATTENTION_REGISTRY.items() if c.__module__.startswith("yolo_attn.")} == set(SHIPPED)
     for name in SHIPPED:
         assert ATTENTION_REGISTRY[name] is getattr(yolo_attn, name)
