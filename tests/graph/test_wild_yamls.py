@@ -33,8 +33,9 @@ FORK_NOTES = {  # layer -> (start of the row as written, what was built), scale 
          "built SE(128, reduction=16)"),
     22: ("[-1, 1, GAMAttention, [256, 256]]: 256 is the channel count (fork style, as input and output channels)",
          "built GAM(128, rate=4)"),
-    26: ("[-1, 1, SimAM, [512]]: 512 is the channel count (fork style); YOLOAir's parse_model would pass the output "
-         "channels as e_lambda (SimAM(e_lambda=256))", "built SimAM(256, e_lambda=0.0001)"),
+    26: ("[-1, 1, SimAM, [512]]: 512 is the channel count (fork style); a parse_model that prepends the channels to "
+         "the official simam_module(channels=None, e_lambda=1e-4) would read 512 as e_lambda, which yolo_attn's SimAM "
+         "cannot build", "built SimAM(256, e_lambda=0.0001)"),  # ultralytics format: YOLOAir's reading not named
     30: ("[-1, 1, SRMLayer, [1024]]: 1024 is the channel count (fork style); SRMLayer is seed 000's name for SRM",
          "built SRM(512)"),
     31: ("[-1, 1, ShuffleAttention, [1024]]: 1024 is the channel count (fork style); ShuffleAttention is YOLOAir's "
