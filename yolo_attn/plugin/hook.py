@@ -271,11 +271,25 @@ def parse_model(d, ch, verbose=True):
     return model, save
 
 
+def scale_less_path(file):
+    """``dir/yolov5n-mine.yaml`` -> ``dir/yolov5-mine.yaml``: ultralytics' scale-letter convention applied to the file
+    name only (ultralytics' own ``yaml_model_load`` applies it to the whole path, so a folder such as ``run2s/`` or
+    ``exp5n/`` broke it); None where the name has no scale letter."""
+    import re
+
+    p = Path(str(file))
+    name = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", p.name)
+    return p.with_name(name) if name != p.name else None
+
+
 def check_yaml(file, suffix=(".yaml", ".yml"), hard=True):
     """``ultralytics.utils.checks.check_yaml`` that falls back to the configs shipped in ``yolo_attn/yaml``."""
     found = _adapter.check_yaml(file, suffix, hard=False)
     if found:
         return found
+    unified = scale_less_path(file)  # dir/yolov5n-mine.yaml -> dir/yolov5-mine.yaml (scale n), in any folder
+    if unified is not None and unified.is_file():
+        return str(unified)
     for folder in (CONFIG_DIR, CONFIG_DIR / "seg"):  # detection configs, then the segmentation ones
         shipped = folder / Path(str(file)).name
         if shipped.is_file():
