@@ -15,6 +15,7 @@ YOLOv5 release that edits them, while these three contact points have been stabl
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 
 from yolo_attn.graph.aliases import ALIASES
@@ -72,6 +73,24 @@ class YOLOv5Adapter:
         return BuildSite(local["i"], local["f"], local.get("n", 1), local["ch"], d, self.base_modules,
                          vars(self.yolo), self.concat)
 
+    def check_rows(self, d: dict, yaml_file: str) -> None:
+        """The checks the ultralytics hook makes before building (``yolo_attn.plugin.hook``): every unknown module name
+        in one message (instead of YOLOv5's ``NameError`` from ``eval``), bad ``from`` indices named per layer, and
+        the unread-layer warning."""
+        from yolo_attn.graph.checks import check_graph
+        from yolo_attn.plugin.hook import raise_unknown_names
+
+        if not isinstance(d, dict):
+            return
+        ns = vars(self.yolo)
+        rows = list(d.get("backbone") or []) + list(d.get("head") or [])
+        unknown = [(i, r) for i, r in enumerate(rows) if isinstance(r, (list, tuple)) and len(r) == 4
+                   and isinstance(r[2], str) and not r[2].startswith(("nn.", "torch.")) and r[2] not in ns]
+        named = dict(d, yaml_file=yaml_file)
+        if unknown:
+            raise_unknown_names(yaml_file, unknown, ns)
+        check_graph(named)
+
     def set_name(self, name: str, cls) -> None:
         current = vars(self.yolo).get(name)
         if current is not None and current is not cls:
@@ -100,6 +119,7 @@ class YOLOv5Adapter:
         def parse_model(d, ch):
             from yolo_attn.graph.dialect import build_scope
 
+            self.check_rows(d, _model_yaml_file(sys._getframe(1)))
             with build_scope():
                 return original(d, ch)
 
