@@ -143,7 +143,10 @@ def test_yolov5_format_fork_yaml_builds_yolov5s_plus_the_modules():
     assert _layers(model) == _layers(clean) and clean_notes == []
     assert [n.i for n in notes] == [5, 8, 11, 21, 28]
     assert notes[1].text == ("yolov5s_v5fork.yaml layer 8 [-1, 1, SElayer, [512]]: 512 is the channel count (fork "
-                             "style); SElayer is seed 001's name for SE; built SE(256, reduction=16)")
+                             "style); SElayer is seed 001's name for SE; SElayer(channel, reduction=16) behind a "
+                             "parse_model that prepends the channels (args = [ch[f], *args]) reads 512 as "
+                             "reduction=512, which yolo_attn cannot build (reduction 512 is larger than the 256 input "
+                             "channels (it would leave 0 hidden units)); built SE(256, reduction=16)")
     assert type(model).__name__ == "AnchorDetectionModel"
 
 
