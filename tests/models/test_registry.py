@@ -107,12 +107,14 @@ def _params(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-_SE_OTHER = re.compile(r"; SE\(c1, r\) behind a parse_model that prepends the channels .*?(?=; built )")
+_SE_OTHER = re.compile(r"; (SE\(c1, r\) behind a parse_model that prepends the channels|forks that define their own "
+                       r"CBAM\(c1, c2\)) .*?(?=; built )")
 
 
 def _build_noted(d, other=False):
-    """The notes of building ``d``; without ``other``, the clause naming SE's other reading (SE(c1, r) behind a
-    prepending parse_model, tested in test_se_other_reading_is_named) is cut, so these tests read the channel rule."""
+    """The notes of building ``d``; without ``other``, the clauses naming SE's other reading (SE(c1, r) behind a
+    prepending parse_model) and forks' own CBAM (tested in test_se_other_reading_is_named) are cut, so these tests
+    read the channel rule."""
     with collect_notes() as notes:
         model = DetectionModel(d, verbose=False)
     return model, [n.text if other else _SE_OTHER.sub("", n.text) for n in notes]
@@ -125,6 +127,8 @@ def test_se_other_reading_is_named():
                      "for that reading write [-1, 1, SE, [256, 256]]; built SE(256, reduction=16)"]
     d = _yaml_with_layer9([-1, 1, "SE", [256, 256]])
     assert DetectionModel(d, verbose=False).model[9].fc[0].out_features == 1  # the row written builds that reading
+    _, (cbam,) = _build_noted(_yaml_with_layer9([-1, 1, "CBAM", [256]]), other=True)
+    assert "256 is the channel count (fork style); forks that define their own CBAM(c1, c2) (YOLOAir's" in cbam
 
 
 @pytest.mark.parametrize("scale", "nslx")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS")
+__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS", "SAME_NAME_PEERS")
 
 _UNSET = object()
 
@@ -171,4 +171,10 @@ OTHER_READINGS: dict[str, OtherReading] = {
                         "EMA", "factor", when="own", value=32),
     "EMA_attention": OtherReading("EMA(channels, factor) (the signature other forks give EMA)", "EMA", "factor",
                                   when="own"),
+}
+
+# Our own names that forks define with other code: said in the note of a row written for a fork (a channel count read)
+SAME_NAME_PEERS: dict[str, str] = {
+    "CBAM": "forks that define their own CBAM(c1, c2) (YOLOAir's, copied widely: a biased Linear MLP with LeakyReLU(0.1) "
+            "and a biased 7x7 conv) trained another module under this name; yolo_attn builds the paper's CBAM",
 }

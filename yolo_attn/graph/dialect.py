@@ -18,7 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yolo_attn.graph.aliases import TWO_CHANNEL_NAMES, alias_of
+from yolo_attn.graph.aliases import SAME_NAME_PEERS, TWO_CHANNEL_NAMES, alias_of
 
 __all__ = ("Reading", "Note", "read_row", "written_channels", "row_text", "built_text", "emit", "collect_notes",
            "build_scope")
@@ -143,6 +143,8 @@ def read_row(name: str, args, c1: int, channel_counts, own: bool = False, yolov5
             reading.dropped.append(rest.pop(0))
         both = ", as input and output channels" if len(reading.dropped) == 2 else ""
         reading.reasons.append(f"{reading.dropped[0]} is the channel count (fork style{both})")
+        if not alias and name in SAME_NAME_PEERS:
+            reading.reasons.append(SAME_NAME_PEERS[name])
         if name == "SimAM" and not rest and yolov5_format:  # YOLOAir's parse_model: SimAM(c1, c2)
             reading.reasons.append(f"YOLOAir's parse_model would pass the output channels as e_lambda "
                                    f"(SimAM(e_lambda={c1})), which its SimAM code takes as the regulariser")
