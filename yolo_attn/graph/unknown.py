@@ -113,8 +113,11 @@ def unknown_names_message(yaml_file: str, unknown: list, attention_names, head_n
             _suggest(name, kind, attention_names, head_names, layer_names)
         register |= kind in ("attention", "unsure")
         parts.append(f"layer {i} {name!r}" + (f" ({text})" if text else ""))
-    count = f"{len(unknown)} unknown module names" if len(unknown) > 1 else "unknown module"
-    msg = f"{yaml_file}: {count}: {'; '.join(parts)}."
+    if len(unknown) == 1:  # the 0.1.0 wording for one name
+        i, row = unknown[0]
+        msg = f"{yaml_file}: layer {i} uses unknown module {row[2]!r}" + parts[0][len(f"layer {i} {row[2]!r}"):] + "."
+    else:
+        msg = f"{yaml_file}: {len(unknown)} unknown module names: {'; '.join(parts)}."
     if register:
         msg += (f" Registered attention modules: {', '.join(sorted(registered or attention_names))} (import yolo_attn before "
                 f"building; register your own attention module with @yolo_attn.register_attention and load its "
