@@ -28,7 +28,7 @@ def test_wheel_contains_configs_and_works_outside_the_repo(tmp_path):
     wheel = next(tmp_path.glob("yolo_attn-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     configs = sorted(n for n in names if n.startswith("yolo_attn/yaml/") and n.count("/") == 2)
-    assert configs == sorted(f"yolo_attn/yaml/{c}" for c in yolo_attn.shipped_configs()) and len(configs) == 13
+    assert configs == sorted(f"yolo_attn/yaml/{c}" for c in yolo_attn.shipped_configs()) and len(configs) == 14
     assert "yolo_attn/yaml/seg/yolov5-seg-se.yaml" in names  # the segmentation config ships too
     for key in ("se", "cbam", "simam", "srm", "ema", "eca", "ca", "gam", "sa", "nam", "triplet", "gc", "bam"):
         assert f"yolo_attn/yaml/yolov5-{key}.yaml" in names

@@ -20,7 +20,7 @@ __all__ = (
 )
 
 # the attention modules this package ships (yolo_attn.models registers them): the one place their names are typed
-SHIPPED_MODULES = ("SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM")
+SHIPPED_MODULES = ("SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM", "SGE")
 ATTENTION_REGISTRY: dict[str, type] = {}  # yaml name -> class
 _listeners: list[Callable[[str, type], None]] = []  # told about each registration, in the order added
 

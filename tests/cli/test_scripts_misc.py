@@ -17,7 +17,7 @@ def test_python_m_yolo_attn_lists_modules_and_builds_every_config():
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout + r.stderr
     names = sorted(n for n, c in yolo_attn.ATTENTION_REGISTRY.items() if c.__module__.startswith("yolo_attn."))
-    assert f"yolo_attn {yolo_attn.__version__}: 13 attention modules registered: {', '.join(names)}" in out
+    assert f"yolo_attn {yolo_attn.__version__}: 14 attention modules registered: {', '.join(names)}" in out
     params = {m[1]: int(m[2].replace(",", "")) for m in re.finditer(r"(YOLOv5n[\w-]*) summary: \d+ layers, ([\d,]+) parameters", out)}
     expected = ["YOLOv5n"] + [c.replace("yolov5", "YOLOv5n", 1)[:-5] for c in yolo_attn.shipped_configs()]
     assert sorted(params) == sorted(expected)  # every shipped config built at the asked scale

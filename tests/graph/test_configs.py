@@ -15,7 +15,8 @@ from yolo_attn.tools.module_table import needs_channels
 
 # every shipped config: file key -> module name
 ATTN = {"se": "SE", "cbam": "CBAM", "simam": "SimAM", "srm": "SRM", "ema": "EMA", "eca": "ECA", "ca": "CA",
-        "gam": "GAM", "sa": "SA", "nam": "NAM", "triplet": "TripletAttention", "gc": "GC", "bam": "BAM"}
+        "gam": "GAM", "sa": "SA", "nam": "NAM", "triplet": "TripletAttention", "gc": "GC", "bam": "BAM",
+        "sge": "SGE"}
 SCALES = "nsmlx"
 WIDTH = {"n": 0.25, "s": 0.5, "m": 0.75, "l": 1.0, "x": 1.25}  # ultralytics' yolov5.yaml scales
 MAX_CH = dict.fromkeys(SCALES, 1024)
@@ -161,7 +162,7 @@ def test_repeat_count_builds_a_sequence_of_modules_with_the_from_layers_channels
 
 
 def test_configs_say_where_the_attention_goes():
-    assert len(ATTN) == 13
+    assert len(ATTN) == 14
     for key, name in ATTN.items():
         text = (yolo_attn.CONFIG_DIR / f"yolov5-{key}.yaml").read_text()
         assert "Placement:" in text and f"- [-1, 1, {name}," in text

@@ -33,8 +33,9 @@ FORK_NOTES = {  # layer -> (start of the row as written, what was built), scale 
          "built SE(128, reduction=16)"),
     22: ("[-1, 1, GAMAttention, [256, 256]]: 256 is the channel count (fork style, as input and output channels)",
          "built GAM(128, rate=4)"),
-    26: ("[-1, 1, SimAM, [512]]: 512 is the channel count (fork style); YOLOAir's parse_model would pass the output "
-         "channels as e_lambda (SimAM(e_lambda=256))", "built SimAM(256, e_lambda=0.0001)"),
+    26: ("[-1, 1, SimAM, [512]]: 512 is the channel count (fork style); a parse_model that prepends the channels to "
+         "the official simam_module(channels=None, e_lambda=1e-4) would read 512 as e_lambda, which yolo_attn's SimAM "
+         "cannot build", "built SimAM(256, e_lambda=0.0001)"),  # ultralytics format: YOLOAir's reading not named
     30: ("[-1, 1, SRMLayer, [1024]]: 1024 is the channel count (fork style); SRMLayer is seed 000's name for SRM",
          "built SRM(512)"),
     31: ("[-1, 1, ShuffleAttention, [1024]]: 1024 is the channel count (fork style); ShuffleAttention is YOLOAir's "
@@ -142,7 +143,10 @@ def test_yolov5_format_fork_yaml_builds_yolov5s_plus_the_modules():
     assert _layers(model) == _layers(clean) and clean_notes == []
     assert [n.i for n in notes] == [5, 8, 11, 21, 28]
     assert notes[1].text == ("yolov5s_v5fork.yaml layer 8 [-1, 1, SElayer, [512]]: 512 is the channel count (fork "
-                             "style); SElayer is seed 001's name for SE; built SE(256, reduction=16)")
+                             "style); SElayer is seed 001's name for SE; SElayer(channel, reduction=16) behind a "
+                             "parse_model that prepends the channels (args = [ch[f], *args]) reads 512 as "
+                             "reduction=512, which yolo_attn cannot build (reduction 512 is larger than the 256 input "
+                             "channels (it would leave 0 hidden units)); built SE(256, reduction=16)")
     assert type(model).__name__ == "AnchorDetectionModel"
 
 

@@ -42,6 +42,11 @@ CASES = {
     "eca_layer": ([C, 5], lambda: official.RefECA(C, 5), "ECA", None),
     "ContextBlock": ([C, 0.25], lambda: official.RefContextBlock(C, 0.25), "GC", None),
     "GlobalContextBlock": ([C], lambda: official.RefContextBlock(C, 1 / 16), "GC", None),
+    "ECAAttention": ([C], lambda: official.RefECA(C, 3), "ECA", None),
+    "ECAAttention-k5": ([5], lambda: official.RefECA(C, 5), "ECA", None),
+    "EMA_attention": ([8], lambda: seed.EMA(C, 8), "EMA", None),  # 8 fills the unused c2: factor 32
+    "EMA_attention-f16": ([C, None, 16], lambda: seed.EMA(C, factor=16), "EMA", None),
+    "SpatialGroupEnhance": ([8], lambda: official.RefSGE(8), "SGE", None),  # no channel slot: 8 is groups
 }
 
 
@@ -57,7 +62,30 @@ def _params(m) -> int:
 
 
 def test_every_alias_has_a_case():
-    assert {k.split("-")[0] for k in CASES} | {"GAMAttention"} == set(ALIASES)
+    assert {k.split("-")[0] for k in CASES} | {"GAMAttention", "SEBlock"} == set(ALIASES)
+
+
+def test_seblock_is_one_exact_error_naming_the_variant():
+    with pytest.raises(ValueError) as err:
+        _build("SEBlock", [C, C])
+    msg = str(err.value)
+    assert "peer.yaml: layer 1 [-1, 1, SEBlock, [128, 128]]" in msg
+    assert "SEBlock(in, out, reduction=16, attention_mode='conv') is an SE variant" in msg
+    assert "not that variant. Write [-1, 1, SE, [16]]" in msg
+
+
+def test_spatial_group_enhance_takes_no_channel_count():
+    """SpatialGroupEnhance(groups=64) has no channel slot: [128] on 128 channels is groups 128, as the peer's code built."""
+    ours, _ = _build("SpatialGroupEnhance", [C])
+    assert ours.groups == C and _params(ours) == _params(official.RefSGE(C))
+
+
+def test_global_context_block_with_yoloair_arguments_names_the_argument():
+    with pytest.raises(ValueError) as err:
+        _build("GlobalContextBlock", [C, 0.25, 2, 16])
+    assert "GlobalContextBlock argument pooling_type" in str(err.value) and "got 2" in str(err.value)
+    with pytest.raises(ValueError, match="GlobalContextBlock argument fusion_types.*got 16"):
+        _build("GlobalContextBlock", [C, 0.25, "att", 16])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

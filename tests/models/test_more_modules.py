@@ -1,4 +1,4 @@
-"""ECA, CA, GAM, SA, NAM, TripletAttention, GC and BAM compute their authors' function: same parameters -> same output.
+"""ECA, CA, GAM, SA, NAM, TripletAttention, GC, BAM and SGE compute their authors' function: same parameters -> same output.
 
 The reference classes restate the official forward passes (``yolo_attn.reference.official``, the one copy the tests
 and the benchmark share).
@@ -13,9 +13,9 @@ import torch.nn.functional as F
 
 from module_checks import assert_same_function, over_cases_shapes_modes_devices, randomise
 from yolo_attn.reference.official import (
-    RefBAM, RefCoordAtt, RefContextBlock, RefECA, RefGAM, RefNAMChannel, RefSA, RefTriplet,
+    RefBAM, RefCoordAtt, RefContextBlock, RefECA, RefGAM, RefNAMChannel, RefSA, RefSGE, RefTriplet,
 )
-from yolo_attn import BAM, CA, ECA, GAM, GC, NAM, SA, TripletAttention
+from yolo_attn import BAM, CA, ECA, GAM, GC, NAM, SA, SGE, TripletAttention
 from yolo_attn.models.eca import eca_kernel_size
 
 
@@ -37,6 +37,8 @@ CASES = {
     "GC-r8-att-mul": (lambda c: RefContextBlock(c, 1 / 8, "att", ("channel_mul",)), lambda c: GC(c, 8, "att", ["channel_mul"])),
     "BAM-r16-d4": (lambda c: RefBAM(c, global_pool=True), lambda c: BAM(c)),
     "BAM-r4-d2": (lambda c: RefBAM(c, 4, 2, global_pool=True), lambda c: BAM(c, 4, 2)),
+    "SGE-g64": (lambda c: RefSGE(64), lambda c: SGE(c)),
+    "SGE-g8": (lambda c: RefSGE(8), lambda c: SGE(c, 8)),
 }
 SHAPES = [(2, 64, 8, 8), (3, 64, 5, 7), (2, 64, 1, 9)]
 

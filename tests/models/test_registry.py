@@ -1,5 +1,6 @@
 """Registration into parse_model and the errors a user sees for bad yaml rows."""
 
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ from ultralytics.nn.tasks import DetectionModel, parse_model, yaml_model_load
 
 import yolo_attn
 from conftest import Gain, subprocess_env
-from yolo_attn.graph.dialect import collect_notes
+from yolo_attn.graph.dialect import collect_notes, read_row
 from yolo_attn.registry import ATTENTION_REGISTRY, get_attention, register_attention
 
 
@@ -22,10 +23,10 @@ def _yaml_with_layer9(row: list, name: str = "bad.yaml") -> dict:
     return d
 
 
-SHIPPED = ("SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM")
+SHIPPED = ("SE", "CBAM", "SimAM", "SRM", "EMA", "ECA", "CA", "GAM", "SA", "NAM", "TripletAttention", "GC", "BAM", "SGE")
 
 
-def test_registry_holds_the_thirteen_modules():
+def test_registry_holds_the_fourteen_modules():
     assert {n for n, c in ATTENTION_REGISTRY.items() if c.__module__.startswith("yolo_attn.")} == set(SHIPPED)
     for name in SHIPPED:
         assert ATTENTION_REGISTRY[name] is getattr(yolo_attn, name)
@@ -106,10 +107,28 @@ def _params(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _build_noted(d):
+_SE_OTHER = re.compile(r"; (SE\(c1, r\) behind a parse_model that prepends the channels|forks that define their own "
+                       r"CBAM\(c1, c2\)) .*?(?=; built )")
+
+
+def _build_noted(d, other=False):
+    """The notes of building ``d``; without ``other``, the clauses naming SE's other reading (SE(c1, r) behind a
+    prepending parse_model) and forks' own CBAM (tested in test_se_other_reading_is_named) are cut, so these tests
+    read the channel rule."""
     with collect_notes() as notes:
         model = DetectionModel(d, verbose=False)
-    return model, [n.text for n in notes]
+    return model, [n.text if other else _SE_OTHER.sub("", n.text) for n in notes]
+
+
+def test_se_other_reading_is_named():
+    model, notes = _build_noted(_yaml_with_layer9([-1, 1, "SE", [256]]), other=True)
+    assert notes == ["bad.yaml layer 9 [-1, 1, SE, [256]]: 256 is the channel count (fork style); SE(c1, r) behind a "
+                     "parse_model that prepends the channels (args = [ch[f], *args]) builds SE(256, reduction=256) here; "
+                     "for that reading write [-1, 1, SE, [256, 256]]; built SE(256, reduction=16)"]
+    d = _yaml_with_layer9([-1, 1, "SE", [256, 256]])
+    assert DetectionModel(d, verbose=False).model[9].fc[0].out_features == 1  # the row written builds that reading
+    _, (cbam,) = _build_noted(_yaml_with_layer9([-1, 1, "CBAM", [256]]), other=True)
+    assert "256 is the channel count (fork style); forks that define their own CBAM(c1, c2) (YOLOAir's" in cbam
 
 
 @pytest.mark.parametrize("scale", "nslx")
@@ -140,7 +159,7 @@ def test_scaled_or_written_channel_counts_are_read_at_scale_s(name, arg, source)
     d["scale"] = "s"
     with collect_notes() as found:
         model, _ = parse_model(d, 3, verbose=False)
-    notes = [n.text for n in found]
+    notes = [_SE_OTHER.sub("", n.text) for n in found]
     clean = _yaml_with_layer9([source, 1, name, []])
     clean["scale"] = "s"
     assert _params(model) == _params(parse_model(clean, 3, verbose=False)[0])
@@ -153,7 +172,7 @@ def test_scaled_or_written_channel_counts_are_read_at_scale_s(name, arg, source)
     ([-1, 1, "SE", [512]], "reduction 512 is larger than the 256 input channels"),  # 512: scale s's width, not n's
     ([-1, 1, "CBAM", [512]], "reduction 512 is larger than the 256 input channels"),
     ([-1, 1, "EMA", [512]], "factor"),
-    ([-1, 1, "SimAM", [512]], "0 < e_lambda < 1, got 512"),
+    ([-1, 1, "SimAM", [300]], "0 < e_lambda < 1, got 300"),
 ], ids=["SE", "CBAM", "EMA", "SimAM"])
 def test_a_first_argument_equal_to_no_channel_count_keeps_its_meaning_and_errors(row, expected):
     """At scale n layer 8 has 256 channels (1024 written): 512 is no channel count of it, so it stays SE's reduction
@@ -163,13 +182,25 @@ def test_a_first_argument_equal_to_no_channel_count_keeps_its_meaning_and_errors
     assert "bad.yaml: layer 9" in str(err.value) and expected in str(err.value)
 
 
+@pytest.mark.parametrize("scale", "ns")
+def test_simam_reads_the_channel_count_of_any_scale_of_the_yaml(scale):
+    """SimAM takes no integer >= 1: [512] after C3 [1024] (512 channels at s) builds at n too (issue 28: a yaml built
+    at n failed at --scale s with 'e_lambda ... got 256')."""
+    d = _yaml_with_layer9([-1, 1, "SimAM", [512]])
+    d["scale"] = scale
+    assert DetectionModel(d, verbose=False).model[9].e_lambda == 1e-4
+
+
 def test_simam_channel_count_is_read_and_the_yoloair_misreading_noted():
     d = _yaml_with_layer9([-1, 1, "SimAM", [1024]])
     model, notes = _build_noted(d)
     assert model.model[9].e_lambda == 1e-4
-    assert notes == ["bad.yaml layer 9 [-1, 1, SimAM, [1024]]: 1024 is the channel count (fork style); YOLOAir's "
-                     "parse_model would pass the output channels as e_lambda (SimAM(e_lambda=256)), which its SimAM "
-                     "code takes as the regulariser; built SimAM(256, e_lambda=0.0001)"]
+    assert notes == ["bad.yaml layer 9 [-1, 1, SimAM, [1024]]: 1024 is the channel count (fork style); a parse_model "
+                     "that prepends the channels to the official simam_module(channels=None, e_lambda=1e-4) would read "
+                     "1024 as e_lambda, which yolo_attn's SimAM cannot build (0 < e_lambda < 1); built SimAM(256, "
+                     "e_lambda=0.0001)"]  # an ultralytics-format yaml: YOLOAir's parse_model is not named
+    yoloair = read_row("SimAM", [1024], 256, (256, 1024), yolov5_format=True)  # YOLOv5 format: YOLOAir's is named
+    assert "YOLOAir's parse_model would pass the output channels as e_lambda (SimAM(e_lambda=256))" in yoloair.reasons[1]
 
 
 def test_a_repeated_row_is_noted_once():

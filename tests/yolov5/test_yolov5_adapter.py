@@ -143,3 +143,39 @@ def test_runner_usage_errors(tmp_path):
     r = subprocess.run([sys.executable, "-m", "yolo_attn.yolov5", "nope.py"], capture_output=True, text=True,
                        cwd=tmp_path, env=subprocess_env(), timeout=300)
     assert r.returncode == 2 and r.stderr.startswith("error: nope.py: no such script")
+
+
+# The checks of the ultralytics path, inside YOLOv5's own Model (issue 28): one message naming every unknown name
+# instead of YOLOv5's NameError, and the unread-layer warning for a stale 'from'.
+CHECKS_CHILD = r'''
+import copy, sys, yaml
+import yolo_attn.yolov5
+from yolov5.models.yolo import Model
+ref = sys.argv[1]
+d = yaml.safe_load(open(f"{ref}/yolov5/models/yolov5n.yaml"))
+bad = copy.deepcopy(d)
+bad["backbone"][2][2] = "CBAMC3"
+bad["backbone"][4][2] = "ECAAttentoin"
+bad["head"][-1][2] = "Decoupled_Detect"
+try:
+    Model(bad)
+except KeyError as e:
+    print("UNKNOWN " + e.args[0])
+stale = copy.deepcopy(d)
+stale["backbone"].insert(5, [-1, 1, "SE", []])  # Detect's absolute [17, 20, 23] left stale: layer 24 is unread
+Model(stale)
+print("BUILT")
+'''
+
+
+def test_yolov5_model_gives_the_one_unknown_names_message_and_the_unread_layer_warning(yolov5_ref):
+    r = _child(yolov5_ref, CHECKS_CHILD, yolov5_ref)
+    out = r.stdout + r.stderr
+    line = next(x for x in out.splitlines() if x.startswith("UNKNOWN "))
+    assert "NameError" not in out
+    assert "3 unknown module names: layer 2 'CBAMC3' (a composite: usually a C3 whose bottlenecks end in CBAM" in line
+    assert "layer 4 'ECAAttentoin' (an attention module from another project's code; Did you mean 'ECAAttention'?)" in line
+    assert "layer 24 'Decoupled_Detect' (a detection head from another project's code, not an attention module; the " \
+           "nearest head here is 'Detect'" in line
+    assert "BUILT" in out and "the C3 output (layer 24) is read by no later layer" in out
+    assert out.count("(layer 24) is read by no later layer") == 1  # once per problem

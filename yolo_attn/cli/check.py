@@ -23,14 +23,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_or_usage(path: str, scale):
-    """``(dict, model, notes)`` for ``path``; any failure to read or build it is a UsageError naming the file."""
+def load_or_usage(path: str, scale, transform=None):
+    """``(dict, model, notes)`` for ``path`` (``transform(d)`` applied first when given, e.g. ``fix --expand``); any
+    failure to read or build it is a UsageError naming the file."""
     from yolo_attn.graph.wild import build_yaml, load_yaml
 
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file; give the path of a model yaml")
     try:
         d = load_yaml(path, scale)
+        if transform is not None:
+            d = transform(d)
         model, notes = build_yaml(d)
     except (ValueError, KeyError, TypeError, IndexError, AssertionError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)

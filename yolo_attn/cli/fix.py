@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="where to write (default: IN-yolo_attn.yaml beside IN)")
     p.add_argument("--scale", choices=list("nsmlx"), help="scale the channels are read at (default: from the name)")
     p.add_argument("--force", action="store_true", help="replace an existing OUT that fix did not write")
+    p.add_argument("--expand", action="store_true", help="write each composite (CBAMC3, C3_CBAM, Conv_CBAM, C2f_EMA) as "
+                   "its block followed by the attention row: the closest yolo_attn rows, not the same model")
     return p
 
 
@@ -64,8 +66,18 @@ def main(argv=None) -> None:
     if out.resolve() == src.resolve():
         raise UsageError(f"{out}: fix never overwrites its input; give another -o, e.g. -o {src.stem}-fixed.yaml")
     check_output(src, out, args.force)
-    d, _, notes = load_or_usage(args.yaml, args.scale)
+    expanded = []
+
+    def expand(d):
+        from yolo_attn.graph.unknown import expand_composites
+
+        d, lines = expand_composites(d)
+        expanded.extend(lines)
+        return d
+
+    d, _, notes = load_or_usage(args.yaml, args.scale, expand if args.expand else None)
     fixed, changes = dialect_dict(d, notes)
+    changes = expanded + changes
     if not changes:
         print(f"{src}: already in yolo_attn's dialect; nothing to change, nothing written")
         return

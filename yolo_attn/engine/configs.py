@@ -30,9 +30,11 @@ def _config_exists(cfg: str) -> bool:
 
     if Path(cfg).is_file():
         return True
-    # as ultralytics' yaml_model_load: the whole path, so path/to/yolov5n-x.yaml -> path/to/yolov5-x.yaml (scale n)
-    unified = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", str(cfg))
-    return any(tasks.check_yaml(name, hard=False) for name in {cfg, unified})
+    # the scale letter of the file name: path/to/yolov5n-x.yaml -> path/to/yolov5-x.yaml (scale n), in any folder
+    from yolo_attn.plugin.hook import scale_less_path
+
+    unified = scale_less_path(cfg)
+    return any(tasks.check_yaml(str(name), hard=False) for name in {cfg, unified} if name is not None)
 
 
 _SCALED_NAME = re.compile(r"(yolo(?:e-)?v?\d+)([nslmx])?((?:-[^/\\]+)?\.ya?ml)")  # yolov5 | s | -se.yaml

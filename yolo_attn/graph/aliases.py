@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of")
+__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS", "SAME_NAME_PEERS")
 
 _UNSET = object()
 
@@ -31,6 +31,7 @@ class PeerArg:
     convert: object = None  # peer value -> our value (None: unchanged); may raise ValueError
     neutral: object = _UNSET  # for ours=None: the value at which the peer computes what we compute
     nearest: str = ""  # for ours=None: our nearest argument, named in the error
+    ignored: bool = False  # the peer's code never reads it (the official EMA's c2): any value, nothing built
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,11 @@ class Alias:
     target: str
     source: str  # where the peer class is defined (repository and file)
     params: tuple = ()
-    channel_slots: int = 1  # 2 for peers written (c1, c2, ...): a second channel count is dropped too
+    channel_slots: int = 1  # 2 for peers written (c1, c2, ...): a second channel count is dropped too; 0 for peers
+    # that take no channel count (their first yaml argument is their own, whatever it equals)
     peer_note: str = ""  # a difference of the peer's code that no argument expresses, said in every note
+    origin: str = ""  # who writes the name, in notes ("YOLO forks"); default: from ``source``
+    refuse: str = ""  # the peer computes something none of our modules does: every row naming it is this error
 
 
 def _ratio_to_reduction(ratio) -> int:
@@ -58,9 +62,24 @@ def _ratio_to_reduction(ratio) -> int:
 
 _SE = (PeerArg("reduction", 16, "reduction"),)
 _SIMAM = (PeerArg("e_lambda", 1e-4, "e_lambda"),)
+def _pooling_type(v) -> str:
+    if v not in ("att", "avg"):
+        raise ValueError(f"pooling_type is 'att' or 'avg' in GCNet's ContextBlock, got {v!r} (a row written for a "
+                         f"block with other arguments?); write 'att' there or leave it out")
+    return v
+
+
+def _fusion_types(v) -> tuple:
+    if isinstance(v, str) or not isinstance(v, (list, tuple)) or not all(isinstance(t, str) for t in v):
+        raise ValueError(f"fusion_types is a list such as ['channel_add'] or ['channel_add', 'channel_mul'] in GCNet's "
+                         f"ContextBlock, got {v!r} (a row written for a block with other arguments?); write "
+                         f"['channel_add'] there or leave it out")
+    return tuple(v)
+
+
 _GC = (PeerArg("ratio", 1 / 16, "reduction", _ratio_to_reduction),
-       PeerArg("pooling_type", "att", "pooling_type"),
-       PeerArg("fusion_types", ("channel_add",), "fusion_types", lambda v: tuple(v)))
+       PeerArg("pooling_type", "att", "pooling_type", _pooling_type),
+       PeerArg("fusion_types", ("channel_add",), "fusion_types", _fusion_types))
 
 ALIASES: dict[str, Alias] = {a.name: a for a in (
     # the seed code the user handed over (restated in yolo_attn/reference/seed.py)
@@ -97,6 +116,20 @@ ALIASES: dict[str, Alias] = {a.name: a for a in (
           (PeerArg("groups", 64, "groups"),)),
     Alias("ContextBlock", "GC", "xvjiarui/GCNet mmdet/ops/gcb/context_block.py ContextBlock(inplanes, ratio, "
           "pooling_type='att', fusion_types=('channel_add',))", _GC),
+    # names common in YOLOv5/YOLOv8/YOLO11 forks (tests/graph/yamls_wild_2 has the rows and their sources)
+    Alias("ECAAttention", "ECA", "ECAAttention(channel, k_size=3) as YOLO forks write ECANet's eca_layer", (PeerArg(
+          "k_size", 3, "k_size"),), origin="a YOLO fork", peer_note="External-Attention-pytorch's ECAAttention(kernel_size=3) takes no "
+          "channels and gives its 1-D conv a bias (one parameter more); yolo_attn's ECA is ECANet's, without it"),
+    Alias("EMA_attention", "EMA", "EMA_attention(channels, c2=None, factor=32): the official EMA (YOLOonMe/"
+          "EMA-attention-module) under another name", (PeerArg("c2", None, ignored=True), PeerArg("factor", 32, "factor")),
+          origin="a YOLO fork"),
+    Alias("SpatialGroupEnhance", "SGE", "implus/PytorchInsight resnet_sge.py SpatialGroupEnhance(groups=64)",
+          (PeerArg("groups", 64, "groups"),), channel_slots=0),
+    Alias("SEBlock", "SE", "SEBlock(in_channels, out_channels, reduction=16, attention_mode='conv')",
+          channel_slots=2, origin="a YOLO fork", refuse="SEBlock(in, out, reduction=16, attention_mode='conv') is an SE variant whose "
+          "excitation is chosen by attention_mode (1x1 convolutions in its default 'conv' mode); yolo_attn's SE is the "
+          "paper's bias-free linear MLP (seed 001 SElayer), not that variant. Write [-1, 1, SE, [16]] for yolo_attn's "
+          "SE (not the same module), or register the fork's class with @yolo_attn.register_attention"),
     Alias("GlobalContextBlock", "GC", "GCNet's ContextBlock as copied under this name (inplanes, ratio, "
           "pooling_type='att', fusion_types=('channel_add',))", _GC),
 )}
@@ -109,3 +142,39 @@ TWO_CHANNEL_NAMES = frozenset({"CA", "CBAM"})
 def alias_of(name) -> Alias | None:
     """The :class:`Alias` for a yaml module name, or None (one of ours, or not an attention module)."""
     return ALIASES.get(name) if isinstance(name, str) else None
+
+
+@dataclass(frozen=True)
+class OtherReading:
+    """A known peer signature under which a row's first number means something else than the reading we build:
+    ``sig`` (behind its fork's ``parse_model``) builds ``target`` with ``param`` = the number (or = ``value``). ``when``:
+    ``"channels"`` for a number equal to the channel count (which we read as that), ``"own"`` for one that is not.
+    ``yolo_attn.graph.dialect.other_reading`` names that reading, and the row to write for it, in the row's note."""
+
+    sig: str
+    target: str
+    param: str
+    when: str = "channels"
+    value: object = None  # None: the number itself
+
+
+# yaml name -> the other reading its numbers have in forks (docs/WILD_YAMLS.md has the table)
+_PREPEND = "behind a parse_model that prepends the channels (args = [ch[f], *args])"
+OTHER_READINGS: dict[str, OtherReading] = {
+    "SE": OtherReading(f"SE(c1, r) {_PREPEND}", "SE", "reduction"),
+    "SElayer": OtherReading(f"SElayer(channel, reduction=16) {_PREPEND}", "SE", "reduction"),
+    "SEAttention": OtherReading(f"SEAttention(channel, reduction) {_PREPEND}", "SE", "reduction"),
+    "CoordAtt": OtherReading(f"CoordAtt(inp, reduction=32) {_PREPEND}", "CA", "reduction"),
+    "TripletAttention": OtherReading(f"TripletAttention(no_spatial=False) {_PREPEND}", "TripletAttention",
+                                     "no_spatial", value=True),
+    "EMA": OtherReading(f"the official EMA(channels, c2=None, factor=32) {_PREPEND} (the number fills the unused c2)",
+                        "EMA", "factor", when="own", value=32),
+    "EMA_attention": OtherReading("EMA(channels, factor) (the signature other forks give EMA)", "EMA", "factor",
+                                  when="own"),
+}
+
+# Our own names that forks define with other code: said in the note of a row written for a fork (a channel count read)
+SAME_NAME_PEERS: dict[str, str] = {
+    "CBAM": "forks that define their own CBAM(c1, c2) (YOLOAir's, copied widely: a biased Linear MLP with LeakyReLU(0.1) "
+            "and a biased 7x7 conv) trained another module under this name; yolo_attn builds the paper's CBAM",
+}

@@ -9,6 +9,8 @@ layer, the row and the fix (errors for bad indices, warnings for unread layers).
 
 from __future__ import annotations
 
+import contextlib
+
 from yolo_attn.graph.rows import from_entries, from_indices, is_attention, model_rows
 
 __all__ = ("check_graph",)
@@ -46,6 +48,20 @@ def _sources(d: dict, i: int, row) -> list[int]:
     return out
 
 
+_quiet: list[bool] = []  # inside quiet_graph_warnings(): warnings returned, not logged
+
+
+@contextlib.contextmanager
+def quiet_graph_warnings():
+    """Build a model derived from the user's yaml (the attention-stripped base of ``check``'s cost figure) without
+    logging warnings in layer numbers that are not the user's: the user's own build warned already."""
+    _quiet.append(True)
+    try:
+        yield
+    finally:
+        _quiet.pop()
+
+
 def check_graph(d: dict) -> list[str]:
     """Check every row's ``from`` of model dict ``d`` (backbone + head) without building anything.
 
@@ -68,7 +84,8 @@ def check_graph(d: dict) -> list[str]:
         if row[2] in SIDE_OUTPUT_MODULES or any(a in s for s in sources[a + 1:]):
             continue
         msg = _unread_attention(d, rows, sources, a) if is_attention(row[2]) else _unread_layer(d, rows, sources, a)
-        LOGGER.warning(msg)
+        if not _quiet:
+            LOGGER.warning(msg)
         warnings.append(msg)
     return warnings
 

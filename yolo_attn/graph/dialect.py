@@ -18,7 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yolo_attn.graph.aliases import TWO_CHANNEL_NAMES, alias_of
+from yolo_attn.graph.aliases import SAME_NAME_PEERS, TWO_CHANNEL_NAMES, alias_of
 
 __all__ = ("Reading", "Note", "read_row", "written_channels", "row_text", "built_text", "emit", "collect_notes",
            "build_scope")
@@ -95,6 +95,8 @@ def built_text(cls, c1, args, kwargs) -> str:
 def _translate(alias, args: list, reading: Reading) -> None:
     """Peer arguments (after the channels) -> ours, in ``reading.kwargs``; a ValueError for one with no equivalent."""
     params = alias.params
+    if alias.refuse:
+        raise ValueError(alias.refuse)
     if len(args) > len(params):
         sig = ", ".join(f"{p.name}={p.default!r}" for p in params) or "nothing"
         raise ValueError(f"too many arguments for {alias.name} ({alias.source}): after the channel count it takes "
@@ -103,6 +105,10 @@ def _translate(alias, args: list, reading: Reading) -> None:
         given = k < len(args)
         v = args[k] if given else p.default
         if p.ours is None:
+            if p.ignored:
+                if given:
+                    reading.reasons.append(f"{v!r} goes into {alias.name}'s {p.name}, which its code never reads")
+                continue
             if v != p.neutral and given:
                 raise ValueError(
                     f"{alias.name} argument {p.name}={v!r} has no equivalent in yolo_attn's {alias.target} (nearest "
@@ -112,32 +118,40 @@ def _translate(alias, args: list, reading: Reading) -> None:
             reading.kwargs[p.ours] = p.convert(v) if p.convert else v
         except ValueError as e:
             raise ValueError(f"{alias.name} argument {p.name}: {e}") from None
-    origin = " ".join(alias.source.split(" ")[:2]) if alias.source.startswith("seed") else alias.source.split(" ")[0]
+    origin = alias.origin or (" ".join(alias.source.split(" ")[:2]) if alias.source.startswith("seed")
+                              else alias.source.split(" ")[0])
     reading.reasons.append(f"{alias.name} is {origin}'s name for {alias.target}")
     if alias.peer_note:
         reading.reasons.append(alias.peer_note)
 
 
-def read_row(name: str, args, c1: int, channel_counts, own: bool = False) -> Reading:
+def read_row(name: str, args, c1: int, channel_counts, own: bool = False, yolov5_format: bool = False) -> Reading:
     """Read one attention row: drop fork-style channel counts, translate a peer name's arguments.
 
     ``channel_counts``: the ``from`` layer's channels (scaled) and as written in the yaml (None entries ignored).
     ``own``: ``name`` is a registered module (a user's own registration wins over an alias of the same name).
+    ``yolov5_format``: the yaml has ``anchors:`` (YOLOv5 and its forks, YOLOAir among them).
     """
     counts = {c for c in channel_counts if c is not None}
     alias = None if own else alias_of(name)
     slots = alias.channel_slots if alias else (2 if name in TWO_CHANNEL_NAMES else 1)
     rest = list(args)
     reading = Reading(alias.target if alias else name, [], {})
-    if rest and _is_int(rest[0]) and rest[0] in counts:
+    if slots and rest and _is_int(rest[0]) and rest[0] in counts:
         reading.dropped.append(rest.pop(0))
         if slots == 2 and rest and _is_int(rest[0]) and rest[0] in counts:
             reading.dropped.append(rest.pop(0))
         both = ", as input and output channels" if len(reading.dropped) == 2 else ""
         reading.reasons.append(f"{reading.dropped[0]} is the channel count (fork style{both})")
-        if name == "SimAM" and not rest:  # YOLOAir's parse_model: SimAM(c1, c2) puts the width into e_lambda
+        if not alias and name in SAME_NAME_PEERS:
+            reading.reasons.append(SAME_NAME_PEERS[name])
+        if name == "SimAM" and not rest and yolov5_format:  # YOLOAir's parse_model: SimAM(c1, c2)
             reading.reasons.append(f"YOLOAir's parse_model would pass the output channels as e_lambda "
                                    f"(SimAM(e_lambda={c1})), which its SimAM code takes as the regulariser")
+        elif name == "SimAM" and not rest:  # ultralytics-format forks: the official simam_module(channels, e_lambda)
+            reading.reasons.append(f"a parse_model that prepends the channels to the official simam_module(channels="
+                                   f"None, e_lambda=1e-4) would read {reading.dropped[0]} as e_lambda, which yolo_attn's "
+                                   f"SimAM cannot build (0 < e_lambda < 1)")
     if alias:
         _translate(alias, rest, reading)
     else:
@@ -145,8 +159,37 @@ def read_row(name: str, args, c1: int, channel_counts, own: bool = False) -> Rea
     return reading
 
 
+def other_reading(name: str, args, reading: Reading, c1: int, fork_file: bool, counts=(), f=-1) -> str | None:
+    """The other reading of a one-number row under a known peer signature (``aliases.OTHER_READINGS``): what it
+    builds there and the row to write for it, or why yolo_attn cannot build it; None where the row is not ambiguous.
+    ``fork_file``: the yaml shows it was written for a fork (anchors, peer names, fork-style channel counts): only
+    there is a number that is not a channel count read two ways (a yaml in our dialect means our signature)."""
+    from yolo_attn.graph.aliases import OTHER_READINGS
+    from yolo_attn.registry import ATTENTION_REGISTRY
+
+    o = OTHER_READINGS.get(name)
+    if o is None or len(args) != 1 or not _is_int(args[0]):
+        return None
+    if (o.when == "channels") != bool(reading.dropped) or (o.when == "own" and not fork_file):
+        return None
+    number = args[0]
+    value = number if o.value is None else o.value
+    cls = ATTENTION_REGISTRY[o.target]
+    try:
+        cls(c1, **{o.param: value})
+    except (ValueError, TypeError) as e:
+        why = str(e).split(". ")[0]
+        return f"{o.sig} reads {number} as {o.param}={value!r}, which yolo_attn cannot build ({why})"
+    own = list(dialect_args(cls, c1, [], {o.param: value}))
+    if own and _is_int(own[0]) and own[0] in {c1, *counts}:  # would be read as the channel count: channels first
+        own = [c1] * (2 if o.target in TWO_CHANNEL_NAMES else 1) + own
+    return (f"{o.sig} builds {built_text(cls, c1, [], {o.param: value})} here; for that reading write "
+            f"[{f}, 1, {o.target}, {own!r}]")
+
+
 # ------------------------------------------------------------------------------------------------------------ notes
 _scopes: list[dict] = []  # innermost last: {"notes": [...], "seen": set()}
+_logged: set[str] = set()  # note texts logged by this process
 
 
 @contextlib.contextmanager
@@ -184,7 +227,9 @@ def emit(yaml_file: str, i: int, row: str, name: str, reading: Reading, built: s
     note = Note(str(yaml_file), i, name, reading.target, our_args, text)
     from ultralytics.utils import LOGGER  # lazy: this module is plain Python otherwise
 
-    LOGGER.info(text)
+    if text not in _logged:  # a training builds the model several times (trainer, EMA, checkpoints): log it once
+        _logged.add(text)
+        LOGGER.info(text)
     for s in _scopes:
         if s["collect"]:
             s["notes"].append(note)

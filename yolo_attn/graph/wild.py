@@ -78,7 +78,10 @@ def attention_cost(model, d: dict, imgsz: int = 640) -> tuple[int, float]:
     """(parameters, GFLOPs at ``imgsz``) that the attention layers add to the base model."""
     from ultralytics.utils.torch_utils import get_flops
 
-    base = build_model(base_model_dict(d))
+    from yolo_attn.graph.checks import quiet_graph_warnings
+
+    with quiet_graph_warnings():  # the user's build warned already, in the user's layer numbers
+        base = build_model(base_model_dict(d))
     params = sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in base.parameters())
     return params, get_flops(model, imgsz) - get_flops(base, imgsz)
 

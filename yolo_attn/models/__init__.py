@@ -10,6 +10,7 @@ from yolo_attn.models.gcnet import GC
 from yolo_attn.models.nam import NAM
 from yolo_attn.models.sa import SA
 from yolo_attn.models.se import SE
+from yolo_attn.models.sge import SGE
 from yolo_attn.models.simam import SimAM
 from yolo_attn.models.srm import SRM
 from yolo_attn.models.triplet import TripletAttention

@@ -39,7 +39,7 @@ import ultralytics
 import ultralytics.nn.tasks as tasks
 
 from yolo_attn.registry import (
-    ATTENTION_REGISTRY, SHIPPED_MODULES, add_registry_listener, closest_names, remove_registry_listener,
+    ATTENTION_REGISTRY, SHIPPED_MODULES, add_registry_listener, remove_registry_listener,
 )
 from yolo_attn.plugin import anchor_rows
 
@@ -81,6 +81,26 @@ class BuildSite:
 
         return model_rows(self.d or {})
 
+    def scale_channels(self, j: int) -> list[int]:
+        """Layer ``j``'s channels as written and at every scale of the yaml (``scales:`` or ``width_multiple``), so a
+        yaml whose rows were written with one scale's channel counts builds alike at the others."""
+        import math
+
+        written = self.yaml_channels(j)
+        if not isinstance(written, int) or isinstance(written, bool):
+            return []
+        d = self.d or {}
+        widths = [(s[1], s[2] if len(s) > 2 else float("inf")) for s in (d.get("scales") or {}).values()
+                  if isinstance(s, (list, tuple)) and len(s) >= 2]
+        if isinstance(d.get("width_multiple"), (int, float)):
+            widths.append((d["width_multiple"], float("inf")))
+        return [written] + [int(math.ceil(min(written, mc) * w / 8) * 8) for w, mc in widths]
+
+    def written_n(self):
+        """The repeat count of row ``i`` as the yaml writes it (``n`` in parse_model is depth-scaled)."""
+        rows = self.rows()
+        return rows[self.i][1] if 0 <= self.i < len(rows) and len(rows[self.i]) == 4 else self.n
+
     def row_name(self):
         """The module name written in row ``i`` (an alias stays an alias here), or None."""
         rows = self.rows()
@@ -91,6 +111,25 @@ class BuildSite:
         if isinstance(name, str) and name.startswith("nn."):
             return getattr(nn, name[3:], None)
         return ns.get(name) if isinstance(name, str) else name
+
+    def fork_file(self) -> bool:
+        """The yaml was written for another project's builder: YOLOv5 format (``anchors:``), a peer name, or an
+        attention row whose first argument is its input's channel count as written."""
+        from yolo_attn.graph.aliases import ALIASES
+        from yolo_attn.graph.rows import is_attention
+
+        if "anchors" in (self.d or {}):
+            return True
+        for j, row in enumerate(self.rows()):
+            if not (isinstance(row, (list, tuple)) and len(row) == 4 and is_attention(row[2])):
+                continue
+            f, _, name, args = row
+            if name in ALIASES:
+                return True
+            src = f[0] if isinstance(f, (list, tuple)) and len(f) == 1 else f
+            if args and isinstance(src, int) and args[0] == self.yaml_channels(src if src >= 0 else j + src):
+                return True
+        return False
 
     def yaml_channels(self, j: int) -> int | None:
         """Output channels of layer ``j`` as written in the yaml (before width scaling), or None where unknown."""
@@ -186,6 +225,7 @@ def _check_layers(d: dict) -> None:
 
     yaml_file = d.get("yaml_file", "model yaml")
     layers = model_rows(d)
+    unknown = []
     for i, layer in enumerate(layers):
         if not isinstance(layer, (list, tuple)) or len(layer) != 4:
             raise ValueError(f"{yaml_file}: layer {i} is {layer!r}; each layer is [from, number, module, args]")
@@ -193,15 +233,8 @@ def _check_layers(d: dict) -> None:
         if not isinstance(name, str) or name.startswith(("nn.", "torchvision.ops.")):
             continue
         if _adapter.owner_of(name) is _MISSING:
-            registered = sorted(ATTENTION_REGISTRY)
-            # attention names first: "SEnet" should suggest SE, not ultralytics' Segment
-            close = closest_names(name, registered) or closest_names(name, sorted(_adapter.known_layer_names()))
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise KeyError(
-                f"{yaml_file}: layer {i} uses unknown module {name!r}.{hint} Registered attention modules: "
-                f"{', '.join(registered)} (import yolo_attn before building; register your own with "
-                f"@yolo_attn.register_attention and load its module with --import MODULE or YOLO_ATTN_IMPORT=MODULE)"
-            )
+            unknown.append((i, layer))
+            continue
         if is_attention(name) and isinstance(f, list):
             if len(f) != 1:
                 raise ValueError(
@@ -209,7 +242,8 @@ def _check_layers(d: dict) -> None:
                     f"index, e.g. {f[0]}, and add a Concat layer first if you want to attend over several inputs"
                 )
             layer[0] = f[0]  # one input: parse_model's generic branch indexes ch[f] with an int
-
+    if unknown:
+        raise_unknown_names(yaml_file, unknown, vars(_adapter.tasks))
     check_graph(d)  # 'from' out of range / forward: a message naming the layer, not a raw IndexError; unread attention
 
 
@@ -246,6 +280,19 @@ def safe_activation(d, verbose: bool = False):
         d["activation"] = act
 
 
+def raise_unknown_names(yaml_file: str, unknown: list, namespace: dict) -> None:
+    """One KeyError naming every unknown module name of the yaml (``unknown``: ``[(i, row), ...]``), each with advice
+    of its own kind (``yolo_attn.graph.unknown``); ``namespace`` is the builder's (ultralytics' or YOLOv5's)."""
+    from yolo_attn.graph.aliases import ALIASES
+    from yolo_attn.graph.unknown import unknown_names_message
+
+    attention = set(ATTENTION_REGISTRY) | {a for a in ALIASES if a in namespace}
+    layers = {k for k, v in namespace.items() if isinstance(v, type) and issubclass(v, nn.Module)} - attention
+    heads = {k for k in layers if "head" in getattr(namespace[k], "__module__", "").rsplit(".", 1)[-1]
+             or k in ("Detect", "Segment", "AnchorDetect")}
+    raise KeyError(unknown_names_message(yaml_file, unknown, attention, heads, layers - heads, ATTENTION_REGISTRY))
+
+
 def parse_model(d, ch, verbose=True):
     """``ultralytics.nn.tasks.parse_model`` with yaml checks first; same arguments and result. A YOLOv5-format head
     (``Detect, [nc, anchors]``) is built as ``AnchorDetect`` (``yolo_attn.plugin.anchor_rows``)."""
@@ -263,11 +310,25 @@ def parse_model(d, ch, verbose=True):
     return model, save
 
 
+def scale_less_path(file):
+    """``dir/yolov5n-mine.yaml`` -> ``dir/yolov5-mine.yaml``: ultralytics' scale-letter convention applied to the file
+    name only (ultralytics' own ``yaml_model_load`` applies it to the whole path, so a folder such as ``run2s/`` or
+    ``exp5n/`` broke it); None where the name has no scale letter."""
+    import re
+
+    p = Path(str(file))
+    name = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", p.name)
+    return p.with_name(name) if name != p.name else None
+
+
 def check_yaml(file, suffix=(".yaml", ".yml"), hard=True):
     """``ultralytics.utils.checks.check_yaml`` that falls back to the configs shipped in ``yolo_attn/yaml``."""
     found = _adapter.check_yaml(file, suffix, hard=False)
     if found:
         return found
+    unified = scale_less_path(file)  # dir/yolov5n-mine.yaml -> dir/yolov5-mine.yaml (scale n), in any folder
+    if unified is not None and unified.is_file():
+        return str(unified)
     for folder in (CONFIG_DIR, CONFIG_DIR / "seg"):  # detection configs, then the segmentation ones
         shipped = folder / Path(str(file)).name
         if shipped.is_file():
@@ -300,18 +361,22 @@ def find_build_site(frame) -> BuildSite | None:
 def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None:
     """Build ``cls`` for yaml row ``site.i``: infer the input channels, read the fork convention and peer names
     (:func:`yolo_attn.graph.dialect.read_row`), check the arguments, note what was built."""
-    from yolo_attn.graph.dialect import built_text, dialect_args, emit, read_row, row_text
+    from yolo_attn.graph.dialect import built_text, dialect_args, emit, other_reading, read_row, row_text
 
     name = site.row_name() if isinstance(site.row_name(), str) else cls.__name__
-    where = f"{site.yaml_file}: layer {site.i} {row_text(site.f, site.n, name, args)}"
+    where = f"{site.yaml_file}: layer {site.i} {row_text(site.f, site.written_n(), name, args)}"
     try:
         c1 = site.ch[site.f]
     except TypeError:
         raise ValueError(f"{where}: {cls.__name__} takes one input; write 'from' as one index, e.g. -1") from None
+    if _ultralytics_cbam(self, site, name, args, c1):
+        return
     j = site.f + site.i if site.f < 0 else site.f
     own = ATTENTION_REGISTRY.get(name) is cls
+    # SimAM takes no integer >= 1: one equal to the layer's channels at any scale of the yaml is a channel count
+    counts = (c1, *site.scale_channels(j)) if cls.__name__ == "SimAM" else (c1, site.yaml_channels(j))
     try:
-        reading = read_row(name, args, c1, (c1, site.yaml_channels(j)), own=own)
+        reading = read_row(name, args, c1, counts, own=own, yolov5_format="anchors" in (site.d or {}))
     except ValueError as e:
         raise ValueError(f"{where} with {c1} input channels: {e}") from None
     try:
@@ -326,9 +391,35 @@ def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None
         plain_init(self, c1, *reading.args, **reading.kwargs, **kwargs)
     except (ValueError, TypeError, AssertionError) as e:
         raise ValueError(f"{where} with {c1} input channels: {e}") from None
+    other = other_reading(name, args, reading, c1, site.fork_file(), [c for c in counts if c], site.f)
+    if other:
+        reading.reasons.append(other)
     if reading.converted:
-        emit(site.yaml_file, site.i, row_text(site.f, site.n, name, args), name, reading,
+        emit(site.yaml_file, site.i, row_text(site.f, site.written_n(), name, args), name, reading,
              built_text(cls, c1, reading.args, reading.kwargs), dialect_args(cls, c1, reading.args, reading.kwargs))
+
+
+def _ultralytics_cbam(self, site: BuildSite, name: str, args, c1: int) -> bool:
+    """An ultralytics-format yaml (no ``anchors:``, built by ultralytics) naming ``CBAM`` with one argument 3 or 7 was
+    written for ultralytics' own ``CBAM(c1, kernel_size=7)`` (``ultralytics.nn.modules.conv``, which forks wire into
+    parse_model with the channels first): build that class, the author's module, and say so."""
+    from yolo_attn.graph.dialect import Reading, emit, row_text
+
+    if not (name == "CBAM" and site.namespace is None and "anchors" not in (site.d or {}) and len(args) == 1
+            and args[0] in (3, 7) and not isinstance(args[0], bool)):
+        return False
+    from ultralytics.nn.modules.conv import CBAM as UltralyticsCBAM
+
+    self.__class__ = UltralyticsCBAM  # not yet initialised: becomes ultralytics' class before its __init__ runs
+    UltralyticsCBAM.__init__(self, c1, args[0])
+    reading = Reading("CBAM", [args[0]], {}, reasons=[
+        f"an ultralytics-format yaml's CBAM with one argument {args[0]} is ultralytics' own CBAM(c1, kernel_size=7) "
+        f"(ultralytics.nn.modules.conv), which its fork's parse_model builds with the channels first; built that "
+        f"class (its channel attention is one {c1}->{c1} conv). yolo_attn's (the paper's) CBAM with reduction "
+        f"{args[0]} is [-1, 1, CBAM, [{args[0]}, 7]]"])
+    emit(site.yaml_file, site.i, row_text(site.f, site.written_n(), name, args), name, reading,
+         f"ultralytics.nn.modules.conv.CBAM({c1}, kernel_size={args[0]})", (args[0],))
+    return True
 
 
 def _wrap_init(cls) -> None:

@@ -1,6 +1,6 @@
 """REFERENCE CODE, not for use in models: the authors' official modules, restated operation by operation.
 
-ECA, CA, GAM, SA, NAM, TripletAttention, GC and BAM as their official repositories write them (sources and commits in
+ECA, CA, GAM, SA, NAM, TripletAttention, GC, BAM and SGE as their official repositories write them (sources and commits in
 each docstring), with the official parameter names and initialisation, so the official state dicts load into both
 these and yolo_attn's modules. ``tests/models/test_more_modules.py`` holds each shipped module against them. They are written
 plainly, not optimised; do not "fix" them.
@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ("RefECA", "RefHSigmoid", "RefCoordAtt", "RefGAM", "RefSA", "RefNAMChannel", "RefBasicConv", "RefAttentionGate", "RefTriplet", "RefContextBlock", "RefFlatten", "RefBAMChannelGate", "RefBAMSpatialGate", "RefBAM")
+__all__ = ("RefECA", "RefHSigmoid", "RefCoordAtt", "RefGAM", "RefSA", "RefNAMChannel", "RefBasicConv", "RefAttentionGate", "RefTriplet", "RefContextBlock", "RefFlatten", "RefBAMChannelGate", "RefBAMSpatialGate", "RefBAM", "RefSGE")
 
 
 class RefECA(nn.Module):
@@ -285,3 +285,31 @@ class RefBAM(nn.Module):
     def forward(self, in_tensor):
         att = 1 + torch.sigmoid(self.channel_att(in_tensor) * self.spatial_att(in_tensor))
         return att * in_tensor
+
+
+class RefSGE(nn.Module):
+    """implus/PytorchInsight classification/models/imagenet/resnet_sge.py ``SpatialGroupEnhance(groups=64)``."""
+
+    def __init__(self, groups=64):
+        super().__init__()
+        self.groups = groups
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.weight = nn.Parameter(torch.zeros(1, groups, 1, 1))
+        self.bias = nn.Parameter(torch.ones(1, groups, 1, 1))
+        self.sig = nn.Sigmoid()
+
+    def forward(self, x):
+        b, c, h, w = x.size()
+        x = x.view(b * self.groups, -1, h, w)
+        xn = x * self.avg_pool(x)
+        xn = xn.sum(dim=1, keepdim=True)
+        t = xn.view(b * self.groups, -1)
+        t = t - t.mean(dim=1, keepdim=True)
+        std = t.std(dim=1, keepdim=True) + 1e-5
+        t = t / std
+        t = t.view(b, self.groups, h, w)
+        t = t * self.weight + self.bias
+        t = t.view(b * self.groups, 1, h, w)
+        x = x * self.sig(t)
+        x = x.view(b, c, h, w)
+        return x

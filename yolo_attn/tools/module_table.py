@@ -193,9 +193,11 @@ def render_aliases() -> str:
              "| Peer name | Builds | Peer class (source) | Peer arguments after the channels -> ours |", "|---|---|---|---|"]
     for a in ALIASES.values():
         args = ", ".join(f"{p.name}={p.default!r} -> " + (f"{p.ours} (1/{p.name})" if p.name == "ratio" else p.ours
-                                                           if p.ours else f"no equivalent (only {p.neutral!r})")
+                                                           if p.ours else "unused by the peer's code (any value)"
+                                                           if p.ignored else f"no equivalent (only {p.neutral!r})")
                          for p in a.params) or "none"
         extra = f" {a.peer_note}." if a.peer_note else ""
+        extra += f" Refused: {a.refuse}." if a.refuse else ""
         lines.append(f"| {a.name} | `{a.target}` | {a.source} | {args}.{extra} |")
     return "\n".join(lines) + "\n"
 

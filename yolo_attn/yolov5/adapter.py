@@ -74,6 +74,24 @@ class YOLOv5Adapter:
         return BuildSite(local["i"], local["f"], local.get("n", 1), local["ch"], d, self.base_modules,
                          vars(self.yolo), self.concat)
 
+    def check_rows(self, d: dict, yaml_file: str) -> None:
+        """The checks the ultralytics hook makes before building (``yolo_attn.plugin.hook``): every unknown module name
+        in one message (instead of YOLOv5's ``NameError`` from ``eval``), bad ``from`` indices named per layer, and
+        the unread-layer warning."""
+        from yolo_attn.graph.checks import check_graph
+        from yolo_attn.plugin.hook import raise_unknown_names
+
+        if not isinstance(d, dict):
+            return
+        ns = vars(self.yolo)
+        rows = list(d.get("backbone") or []) + list(d.get("head") or [])
+        unknown = [(i, r) for i, r in enumerate(rows) if isinstance(r, (list, tuple)) and len(r) == 4
+                   and isinstance(r[2], str) and not r[2].startswith(("nn.", "torch.")) and r[2] not in ns]
+        named = dict(d, yaml_file=yaml_file)
+        if unknown:
+            raise_unknown_names(yaml_file, unknown, ns)
+        check_graph(named)
+
     def set_name(self, name: str, cls) -> None:
         current = vars(self.yolo).get(name)
         if current is not None and current is not cls:
@@ -110,10 +128,6 @@ class YOLOv5Adapter:
         defined = set(ns) | local
         check_model_dict(d, lookup, tuple(c for c in (ns.get("BaseModel"), ns.get("Model")) if isinstance(c, type)),
                          lambda a, where: yolov5_string_arg(a, where, defined))
-        for i, row in enumerate(d["backbone"] + d["head"]):
-            if isinstance(row[2], str) and not row[2].startswith(("nn.", "torch.nn.")) and lookup(row[2]) is MISSING:
-                raise UsageError(f"{yaml_file}: layer {i} {row}: unknown module {row[2]!r} (not a layer of "
-                                 f"{self.yolo.__name__} nor a registered yolo_attn module)")
         act = d.get("activation")
         if act:
             d = dict(d)
@@ -135,6 +149,7 @@ class YOLOv5Adapter:
             if isinstance(d, dict):  # a copy that knows its file, for the messages
                 d = {"yaml_file": _model_yaml_file(sys._getframe(1)), **d}
             d = self.check_untrusted(d)
+            self.check_rows(d, d.get("yaml_file") if isinstance(d, dict) else None)
             with build_scope():
                 return original(d, ch)
 
