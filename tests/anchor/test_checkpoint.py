@@ -1,4 +1,4 @@
-"""Checkpoints saved by YOLOv5's own code (``yolo_attn.checkpoint.yolov5``, ``graph/transfer_yolov5``).
+"""Checkpoints saved by YOLOv5's own code (``yolo_attn.checkpoint.yolov5``, ``graph/transfer/yolov5``).
 
 YOLOv5 v7.0 (``yolov5==7.0.14``, from ``$YOLO_ATTN_YOLOV5_REF``, default ``<repo>/.ci-yolov5``) runs only in a
 subprocess (``yolov5_reference_ckpt.py``): it saves yolov5n at nc 80 and nc 4 as its train.py does (fp16 model

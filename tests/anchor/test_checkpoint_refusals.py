@@ -2,7 +2,7 @@
 
 Each file is a real torch.save zip whose data.pkl is written by hand (pickle opcodes), so it can name any global:
 ``{"model": <call>}`` where the call, if the unpickler let it through, writes a marker file. The reader
-(``graph/transfer_yolov5.read_checkpoint_or_usage_error``, which every YOLOv5-checkpoint entry point goes through) must
+(``graph/transfer/yolov5.read_checkpoint_or_usage_error``, which every YOLOv5-checkpoint entry point goes through) must
 raise a clear error (UsageError naming the file and the global, or for look-alike module paths that become inert
 placeholders, the error that the file holds no YOLOv5 detection model) and the marker must not exist.
 """
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from yolo_attn.errors import UsageError
-from yolo_attn.graph.transfer_yolov5 import read_checkpoint_or_usage_error
+from yolo_attn.graph.transfer.yolov5 import read_checkpoint_or_usage_error
 
 
 def _g(module: str, name: str) -> bytes:

@@ -75,7 +75,7 @@ def _with_compile(model, compile_modules: bool):
 def _read_weights(weights: str):
     """``--weights``: an ultralytics checkpoint dict, or a ``YOLOv5Checkpoint`` when YOLOv5's code saved the file."""
     from yolo_attn.checkpoint.yolov5 import is_yolov5_checkpoint
-    from yolo_attn.graph.transfer_yolov5 import read_checkpoint_or_usage_error
+    from yolo_attn.graph.transfer.yolov5 import read_checkpoint_or_usage_error
 
     if is_yolov5_checkpoint(weights):
         return read_checkpoint_or_usage_error(weights, f"--weights {weights}")

@@ -125,8 +125,8 @@ def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) ->
     """
     if hasattr(model, "model") and not isinstance(model.model, nn.Sequential):  # a YOLO object
         model = model.model
-    if is_yolov5_weights(ckpt):  # saved by the YOLOv5 repository: read without its code (graph/transfer_yolov5.py)
-        from yolo_attn.graph.transfer_yolov5 import load_yolov5_weights
+    if is_yolov5_weights(ckpt):  # saved by the YOLOv5 repository: read without its code (graph/transfer/yolov5.py)
+        from yolo_attn.graph.transfer.yolov5 import load_yolov5_weights
 
         return load_yolov5_weights(model, ckpt, verbose=verbose, label=label)
     src, name = _source_model(ckpt)
@@ -199,7 +199,7 @@ def check_transfer(cfg, ckpt, label: str | None = None) -> None:
     from ultralytics.nn.tasks import DetectionModel
 
     if is_yolov5_weights(ckpt):
-        from yolo_attn.graph.transfer_yolov5 import check_yolov5_transfer
+        from yolo_attn.graph.transfer.yolov5 import check_yolov5_transfer
 
         return check_yolov5_transfer(cfg, ckpt, label)
     src, name = _source_model(ckpt)
