@@ -103,10 +103,16 @@ def shell_commands(path: Path) -> list[list[str]]:
             line = line.split(" #", 1)[0].strip()
             if not line or line.startswith("#"):
                 continue
-            for part in re.split(r"&&|;|\|", line):
-                argv = shlex.split(part, comments=True)
-                if argv:
-                    out.append(argv)
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)  # ; inside quotes stays in its argument
+            lexer.whitespace_split, lexer.commenters = True, "#"
+            argv = []
+            for token in [*lexer, ";"]:
+                if token in ("&&", ";", "|", "||", "&"):
+                    if argv:
+                        out.append(argv)
+                    argv = []
+                else:
+                    argv.append(token)
     return out
 
 

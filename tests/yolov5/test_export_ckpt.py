@@ -14,7 +14,7 @@ from module_checks import randomise
 from yolo_attn.graph.anchors import anchor_cfg
 from yolo_attn.anchor.model import AnchorDetectionModel
 from yolo_attn.graph.placement import generate_cfg
-from yolo_attn.yolov5.yaml_format import yolov5_format
+from yolo_attn.graph.anchors import yolov5_format
 
 ROOT = Path(__file__).resolve().parents[2]
 

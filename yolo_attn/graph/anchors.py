@@ -17,7 +17,7 @@ from pathlib import Path
 from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import model_rows
 
-__all__ = ("P5_ANCHORS", "P6_ANCHORS", "HEAD_NAMES", "is_anchor_row", "is_anchor_yaml", "default_anchors", "anchor_cfg",
+__all__ = ("yolov5_format", "P5_ANCHORS", "P6_ANCHORS", "HEAD_NAMES", "is_anchor_row", "is_anchor_yaml", "default_anchors", "anchor_cfg",
            "load_model_dict", "is_yolov5_family")
 
 P5_ANCHORS = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
@@ -124,3 +124,26 @@ def anchor_cfg(cfg, folder, anchors=True) -> Path:
     d.pop("yaml_file", None)
     return write_once(d, Path(folder) / f"{stem}.yaml", write_model_yaml, UsageError)
 
+
+def yolov5_format(d: dict, nc: int | None = None) -> dict:
+    """An anchor-based model dict (ultralytics layout: ``scales`` + ``scale``) in YOLOv5's yaml format."""
+    d = copy.deepcopy(dict(d))
+    scales, scale = d.pop("scales", None), d.pop("scale", None)
+    if scales:
+        if scale not in scales:
+            raise UsageError(f"model yaml: scale {scale!r} is not one of its scales {list(scales)}; set scale: n/s/m/l/x")
+        depth, width, max_channels = scales[scale]
+        d["depth_multiple"], d["width_multiple"] = depth, width
+        widest = max((r[3][0] for r in d["backbone"] + d["head"] if r[3] and isinstance(r[3][0], int)), default=0)
+        if widest * width > max_channels:  # YOLOv5 has no channel cap: the models would differ
+            raise UsageError(f"model yaml: scale {scale} caps channels at {max_channels} (ultralytics), YOLOv5 does "
+                             f"not ({widest} x {width}); this model has no YOLOv5 counterpart")
+    f, n, name, _ = d["head"][-1]
+    if name not in ("Detect", "AnchorDetect") or "anchors" not in d:
+        raise UsageError("model: not YOLOv5's anchor-based head (no anchors); export-ckpt is for --anchors models")
+    d["head"][-1] = [f, n, "Detect", ["nc", "anchors"]]
+    if nc is not None:
+        d["nc"] = nc
+    for k in ("yaml_file", "ch", "hyp"):
+        d.pop(k, None)
+    return d

@@ -17,6 +17,33 @@ USAGE = ("usage: python -m yolo_attn.yolov5 SCRIPT.py [script arguments...]  (ru
          "       python -m yolo_attn.yolov5 export-ckpt BEST.pt OUT.pt  (a yolo_attn --anchors checkpoint for YOLOv5)")
 
 
+def shipped_cfg_for_yolov5(name: str, folder) -> Path | None:
+    """A yolo_attn config name YOLOv5 cannot find (``yolov5s-ema.yaml``: not a file, not in the clone's ``models/``)
+    written in YOLOv5's format to ``folder/<name>`` (anchor-based head, YOLOv5's default anchors); its path, or None
+    when ``name`` is a file, the clone's own config or no yolo_attn config."""
+
+    import yaml
+
+    from yolo_attn.graph.anchors import anchor_cfg, load_model_dict, yolov5_format
+    from yolo_attn.engine.configs import known_configs
+
+    if Path(name).is_file() or list(Path("models").rglob(Path(name).name)) or Path(name).name not in known_configs():
+        return None
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    d = load_model_dict(anchor_cfg(Path(name).name, folder))
+    d["scale"] = d.get("scale") or load_model_dict(Path(name).name).get("scale")
+    out = folder / Path(name).name
+    d = yolov5_format(d, nc=d.get("nc", 80))
+    rows = {k: d.pop(k) for k in ("backbone", "head")}
+    text = f"# {Path(name).name}: yolo_attn's shipped config in YOLOv5's format (python -m yolo_attn.yolov5)\n"
+    text += yaml.safe_dump(d, sort_keys=False, default_flow_style=None)
+    for k, rs in rows.items():  # one row a line, as YOLOv5's own yamls
+        text += f"{k}:\n" + "".join(f"  - {yaml.safe_dump(r, default_flow_style=True, width=1000).strip()}\n" for r in rs)
+    out.write_text(text)
+    return out
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -44,9 +71,7 @@ def main(argv=None) -> int:
 
 def _shipped_cfg(args: list[str]) -> list[str]:
     """``--cfg yolov5s-ema.yaml`` (a yolo_attn config YOLOv5 cannot find) -> its YOLOv5-format copy under
-    ``runs/yolo_attn-cfg/`` (``yolo_attn.yolov5.yaml_format``), said in one line; other arguments unchanged."""
-    from yolo_attn.yolov5.yaml_format import shipped_cfg_for_yolov5
-
+    ``runs/yolo_attn-cfg/`` (``shipped_cfg_for_yolov5``), said in one line; other arguments unchanged."""
     out = list(args)
     for i, a in enumerate(out[:-1]):
         if a == "--cfg" and (found := shipped_cfg_for_yolov5(out[i + 1], Path("runs") / "yolo_attn-cfg")):

@@ -18,7 +18,6 @@ import functools
 import sys
 import warnings
 
-from yolo_attn.errors import UsageError
 from yolo_attn.graph.aliases import ALIASES
 from yolo_attn.plugin.hook import SITE_FINDERS, BuildSite
 from yolo_attn.registry import add_registry_listener

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from yolo_attn.yolov5.yaml_format import yolov5_format
+from yolo_attn.graph.anchors import yolov5_format
 from yolo_attn.errors import UsageError
 
 __all__ = ("yolov5_format", "export_checkpoint", "EXPORT_USAGE")
