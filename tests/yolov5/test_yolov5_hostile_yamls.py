@@ -49,6 +49,8 @@ for edit in (arg, name, dotted, act, builtin_arg, repeats, anchors):
         out[edit.__name__] = "BUILT"
     except UsageError as e:
         out[edit.__name__] = str(e)
+    except KeyError as e:  # unknown names: the hook's one message for every unknown name, as on ultralytics' path
+        out[edit.__name__] = e.args[0]
 plain = Model(copy.deepcopy(base))
 d = copy.deepcopy(base)
 d["activation"] = "nn.LeakyReLU(0.1)"
