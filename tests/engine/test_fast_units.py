@@ -45,10 +45,8 @@ def test_finalise_refuses_a_run_one_epoch_short(tmp_path):
 
 # ------------------------------------------------------------------------------------------ started_as
 def _started_as():
-    try:  # a run-records module may move it; graph/base.py holds it at 0.2.0
-        from yolo_attn.graph.base import started_as
-    except ImportError:  # pragma: no cover
-        from yolo_attn.graph.records import started_as
+    from yolo_attn.graph.records import started_as
+
     return started_as
 
 
@@ -187,7 +185,7 @@ def test_anchor_trainer_scales_loss_gains_at_the_run_image_size(imgsz):
     """YOLOv5's train.py: box x 3/nl, cls x nc/80 x 3/nl, obj x (imgsz/640)^2 x 3/nl (written out here, not via
     loss_hyp); nl = 2 levels, nc = 3; a list imgsz counts its largest side."""
     from yolo_attn.anchor.model import AnchorDetectionModel
-    from yolo_attn.anchor.trainer import AnchorDetectionTrainer
+    from yolo_attn.engine.anchor.trainer import AnchorDetectionTrainer
 
     trainer = AnchorDetectionTrainer.__new__(AnchorDetectionTrainer)  # no data, no training: only the model part
     trainer.model = AnchorDetectionModel(dict(ANCHOR_YAML), nc=3, verbose=False)
