@@ -91,3 +91,29 @@ def test_compare_without_per_class_says_so(tmp_path):
     header = res["files"]["csv"].read_text().splitlines()[0]
     assert not [c for c in header.split(",") if c.startswith(("AP50_", "AP50-95_", "per_class"))]
     assert "No per-class AP in this group: yolov5n (1 of 1 runs without per_class.json)" in res["markdown"]
+
+
+@pytest.mark.slow
+def test_a_training_run_records_ultralytics_per_class_ap(tmp_path):
+    """A 1-epoch run writes per_class.json; it equals ultralytics' own validation of the run's best.pt, and
+    val_attn's metrics.json lists the same."""
+    from ultralytics import YOLO
+
+    from yolo_attn.data.synthetic import make_dataset
+    from yolo_attn.engine.train import train
+    from yolo_attn.engine.val import validate
+
+    data = make_dataset(tmp_path / "data", n_train=16, n_val=8, imgsz=64)
+    [run] = train("yolov5n.yaml", str(data), project=str(tmp_path / "runs"), name="exp", epochs=1, imgsz=64, batch=8,
+                  workers=0, plots=False)
+    recorded = json.loads((run / PER_CLASS_FILE).read_text())["per_class"]
+    m = YOLO(str(run / "weights" / "best.pt")).val(data=str(data), imgsz=64, batch=8, workers=0, plots=False,
+                                                     project=str(tmp_path / "val"), rect=True)
+    names = m.names
+    assert recorded == {names[int(c)]: {"mAP50": pytest.approx(float(m.box.ap50[i]), abs=1e-9),
+                                        "mAP50-95": pytest.approx(float(m.box.ap[i]), abs=1e-9)}
+                        for i, c in enumerate(m.box.ap_class_index)}
+    assert set(recorded) == {names[int(c)] for c in m.box.ap_class_index} and recorded
+    out = validate(str(run / "weights" / "best.pt"), project=str(tmp_path / "val"), name="v", plots=False, batch=8)
+    assert json.loads((tmp_path / "val" / "v" / "metrics.json").read_text())["per_class"] == out["per_class"]
+    assert set(out["per_class"]) == set(recorded)

@@ -51,6 +51,10 @@ def main(argv=None, doc: str | None = None):
     if not args.cam and len(args.weights) > 1:
         raise UsageError("--weights: given more than once; side-by-side checkpoints need --cam eigencam|gradcam")
     layers = _cam_layers(args.cam_layers)
+    if args.cam:
+        from yolo_attn.analysis.cam import cam_class
+
+        cam_class(args.cam)  # the grad-cam package, before any output folder is made
     source = args.source
     if source is None:
         from yolo_attn.data.synthetic import default_dataset
