@@ -18,13 +18,14 @@ NAMES = {0: "circle", 1: "square", 2: "triangle", 3: "cross"}
 
 
 def _metrics(seed=0) -> DetMetrics:
-    """ultralytics' DetMetrics over random predictions: distinct AP per class (class 3 has no labels: no AP)."""
+    """ultralytics' DetMetrics over random predictions: distinct AP per class (class 0 has no labels: no AP, so the
+    classes' positions in ap_class_index differ from their ids)."""
     rng = np.random.default_rng(seed)
     m = DetMetrics(names=NAMES)
     n = 300
-    target = rng.integers(0, 3, 200)
-    pred = rng.integers(0, 3, n)
-    tp = rng.random((n, 10)) < np.linspace(0.8, 0.2, 10) * (1 + pred[:, None]) / 3  # more hits for higher classes
+    target = rng.integers(1, 4, 200)
+    pred = rng.integers(1, 4, n)
+    tp = rng.random((n, 10)) < np.linspace(0.8, 0.2, 10) * pred[:, None] / 3  # more hits for higher classes
     m.update_stats({"tp": tp, "conf": rng.random(n), "pred_cls": pred, "target_cls": target,
                     "target_img": np.unique(target), "im_name": "synthetic.jpg"})
     m.process()
@@ -34,7 +35,7 @@ def _metrics(seed=0) -> DetMetrics:
 def test_per_class_equals_ultralytics_maps():
     m = _metrics()
     pc = per_class_ap(m, NAMES)
-    assert list(pc) == ["circle", "square", "triangle"]  # no labelled 'cross': no AP, as ultralytics leaves it out
+    assert list(pc) == ["square", "triangle", "cross"]  # no labelled 'circle': no AP, as ultralytics leaves it out
     for c, name in NAMES.items():
         if name in pc:  # box.maps: ultralytics' per-class mAP50-95 indexed by class id (an independent path)
             assert pc[name]["mAP50-95"] == pytest.approx(float(m.box.maps[c]))
@@ -48,7 +49,7 @@ def test_write_and_read_back(tmp_path):
     write_per_class(tmp_path, m, NAMES)
     assert read_per_class(tmp_path) == per_class_ap(m, NAMES)  # JSON keeps floats exactly
     assert not list(tmp_path.glob("*.tmp"))
-    (tmp_path / PER_CLASS_FILE).write_text('{"per_class": {"circle": {"mAP50": "x"}}}')
+    (tmp_path / PER_CLASS_FILE).write_text('{"per_class": {"square": {"mAP50": "x"}}}')
     assert read_per_class(tmp_path) is None  # unreadable: treated as not recorded, never half-read
     assert read_per_class(tmp_path / "none") is None
 
@@ -73,15 +74,15 @@ def test_compare_adds_per_class_columns_mean_over_seeds(tmp_path):
     res = compare(tmp_path, latency_runs=0)
     rows = {r["config"]: r for r in csv.DictReader(res["files"]["csv"].open())}
     b0, b1 = per_class_ap(ms[0], NAMES), per_class_ap(ms[1], NAMES)
-    for name in ("circle", "square", "triangle"):
+    for name in ("square", "triangle", "cross"):
         for k, col in (("mAP50", "AP50"), ("mAP50-95", "AP50-95")):
             want = (b0[name][k] + b1[name][k]) / 2
             assert float(rows["yolov5n"][f"{col}_{name}"]) == pytest.approx(want, abs=1e-4)
             assert rows["yolov5n-se"][f"{col}_{name}"] == ""  # 1 of its 2 runs recorded none: no partial mean
-    assert "AP50_cross" not in rows["yolov5n"]
+    assert "AP50_circle" not in rows["yolov5n"]
     md = res["markdown"]
-    assert "| config | seeds | circle | square | triangle |" in md
-    assert f"| yolov5n | 0 1 | {rows['yolov5n']['AP50_circle']} / {rows['yolov5n']['AP50-95_circle']} |" in md
+    assert "| config | seeds | square | triangle | cross |" in md
+    assert f"| yolov5n | 0 1 | {rows['yolov5n']['AP50_square']} / {rows['yolov5n']['AP50-95_square']} |" in md
     assert "No per-class AP for yolov5n-se (1 of 2 runs without per_class.json)" in md
 
 
