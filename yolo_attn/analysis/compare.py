@@ -8,8 +8,9 @@ yolov5, yolov8, yolo11 and generated placement configs (``yolov5n-se-neck``) all
 config; Δ is reported as mean ± a 95 % Welch interval (``yolo_attn.analysis.stats``). mAP figures are the best
 epoch's (the epoch ultralytics saved as ``best.pt``: highest mAP50-95). Params and GFLOPs come from ultralytics'
 ``get_num_params`` / ``get_flops`` at the group's imgsz (``GFLOPs @N`` in the table); latency is measured
-interleaved with a control row (``yolo_attn.analysis.latency``). Writes ``comparison.md``, ``comparison.csv`` and
-``comparison.png``.
+interleaved with a control row (``yolo_attn.analysis.latency``). Per-class AP50 / AP50-95, mean over seeds, where
+the runs recorded it (``per_class.json``, ``yolo_attn.analysis.per_class``). Writes ``comparison.md``,
+``comparison.csv`` and ``comparison.png``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from yolo_attn.analysis.per_class import per_class_csv_fields, per_class_fields, per_class_markdown
 from yolo_attn.analysis.runs import best_epoch
 from yolo_attn.analysis.tradeoff import plot_tradeoff
 from yolo_attn.errors import UsageError
@@ -75,6 +77,7 @@ def find_runs(root) -> list[Run]:
     from yolo_attn.graph.base import attention_layers, config_key
     from yolo_attn.registry import registered_name
     from yolo_attn.protocols import run_protocol
+    from yolo_attn.eval.per_class import read_per_class
 
     root = Path(root)
     if not root.is_dir():
@@ -102,6 +105,7 @@ def find_runs(root) -> list[Run]:
             imgsz=int(args.get("imgsz")), epochs=int(args.get("epochs")), seed=int(args.get("seed", 0)),
             map50=float(best["metrics/mAP50(B)"]), map50_95=float(best["metrics/mAP50-95(B)"]), init=init_label(args),
             base_key=config_key(model), head="anchor" if is_anchor_yaml(model) else "v5u", protocol=protocol,
+            extra={"per_class": read_per_class(d)},  # None: trained before per_class.json was recorded
         ))
     return runs
 
@@ -168,6 +172,7 @@ def _config_row(gi: int, key: tuple, config: str, rs: list[Run], base_name: str 
         "delta_mAP50-95": "", "delta_mAP50-95_ci_lo": "", "delta_mAP50-95_ci_hi": "", "delta_note": "",
         "detectable_delta_mAP50-95": "", "seeds_needed": "",
         "runs": " ".join(str(r.path) for r in rs),
+        **per_class_fields([r.extra.get("per_class") for r in rs]),
     }
     if rs[0].module == "none":
         row["delta_note"] = "baseline"
@@ -271,12 +276,13 @@ def to_markdown(rows: list[dict]) -> str:
                 f"{_delta(r, 'delta_mAP50')} | {_delta(r)} | {r['params']:,} | {r['GFLOPs']:.2f} | {lat} | {note} |"
             )
         out.append("")
+        out += per_class_markdown(rs)
     return "\n".join(out)
 
 
 def write_csv(rows: list[dict], file: Path) -> None:
     with open(file, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=_CSV_FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(f, fieldnames=_CSV_FIELDS + tuple(per_class_csv_fields(rows)), extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
 

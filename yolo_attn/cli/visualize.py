@@ -16,7 +16,13 @@ __all__ = ("parse_args", "main")
 
 def parse_args(argv=None, doc: str | None = None):
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", required=True, help="checkpoint, e.g. runs/<run>/weights/best.pt")
+    p.add_argument("--weights", required=True, action="append",
+                   help="checkpoint, e.g. runs/<run>/weights/best.pt; with --cam give it twice or more (side by side)")
+    p.add_argument("--cam", choices=("eigencam", "gradcam"), default=None,
+                   help="class-activation heatmaps (grad-cam package: pip install yolo_attn[cam]) of every --weights "
+                        "side by side: <image>_cam.png and <image>_cam.npz per image")
+    p.add_argument("--cam-layers", default=None,
+                   help="with --cam: comma-separated model rows to take the heatmap from (default: the head's inputs)")
     p.add_argument("--source", default=None, help="image file or folder (default: the embedded demo set's val images)")
     p.add_argument("--imgsz", "--img-size", "--img", dest="imgsz", type=int, default=None,
                    help="input size (default: the checkpoint's train size)")
@@ -39,8 +45,16 @@ def main(argv=None, doc: str | None = None):
     args = parse_args(argv, doc)
     use_trust(args.trust_weights)
     use_imports(args.imports)
-    if not Path(args.weights).is_file():
-        raise UsageError(f"--weights {args.weights}: no such file")
+    for w in args.weights:
+        if not Path(w).is_file():
+            raise UsageError(f"--weights {w}: no such file")
+    if not args.cam and len(args.weights) > 1:
+        raise UsageError("--weights: given more than once; side-by-side checkpoints need --cam eigencam|gradcam")
+    layers = _cam_layers(args.cam_layers)
+    if args.cam:
+        from yolo_attn.analysis.cam import cam_class
+
+        cam_class(args.cam)  # the grad-cam package, before any output folder is made
     source = args.source
     if source is None:
         from yolo_attn.data.synthetic import default_dataset
@@ -49,9 +63,26 @@ def main(argv=None, doc: str | None = None):
         source = Path(d["path"]) / d["val"]
     out = Path(args.out) if args.out else save_dir(args.project, args.name, args.exist_ok)
     try:
-        files = visualize(args.weights, source, out, imgsz=args.imgsz, topk=args.topk, max_images=args.max_images or None)
-    except (FileNotFoundError, ValueError) as e:
+        if args.cam:
+            from yolo_attn.analysis.cam import visualize_cam
+
+            files = visualize_cam(args.weights, source, out, method=args.cam, imgsz=args.imgsz,
+                                  max_images=args.max_images or None, layers=layers)
+        else:
+            files = visualize(args.weights[0], source, out, imgsz=args.imgsz, topk=args.topk,
+                              max_images=args.max_images or None)
+    except (FileNotFoundError, ValueError, UsageError) as e:
         if not args.out and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # no half-made (empty) run folder
         raise UsageError(str(e)) from None
     print(f"{len(files)} files saved to {out}")
+
+
+def _cam_layers(text: str | None) -> list[int] | None:
+    """``--cam-layers 17,20,23`` as row indices."""
+    if not text:
+        return None
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UsageError(f"--cam-layers {text}: comma-separated layer indices, e.g. 17,20,23") from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from ultralytics.cfg import DEFAULT_CFG
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.models.yolo.segment import SegmentationTrainer
+from ultralytics.utils import RANK
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.plugin.threads import use_all_cores
@@ -74,6 +75,15 @@ class _AttnTrainerMixin:
         honour_cpu_workers(self, (overrides or {}).get("workers"))
         use_all_cores(self)  # CPU with workers 0: ultralytics' cpu_count - 1 threads would leave a core idle
         drop_raytune_outside_trials(self.callbacks)
+
+    def final_eval(self):
+        """ultralytics' final validation of ``best.pt``, then its per-class AP into ``per_class.json`` (rank 0 only)."""
+        super().final_eval()
+        metrics = getattr(getattr(self, "validator", None), "metrics", None)
+        if RANK in {-1, 0} and self.best.exists() and getattr(metrics, "box", None) is not None:
+            from yolo_attn.eval.per_class import write_per_class
+
+            write_per_class(self.save_dir, metrics, self.validator.names)
 
     def get_validator(self):
         """ultralytics' validator, or ``YOLOv5Validator`` under ``--protocol yolov5`` (``engine/validators.py``)."""

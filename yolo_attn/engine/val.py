@@ -136,12 +136,13 @@ def validate(
 
 def _figures(validator, task: str, weights: str, data: str, split: str, imgsz: int) -> tuple[dict, list[str]]:
     """ultralytics' own figures of a finished validation: the result dict and its printed lines."""
+    from yolo_attn.eval.per_class import per_class_ap
+
     box = validator.metrics.box
     out = {
         "weights": str(Path(weights).resolve()), "data": data, "split": split, "imgsz": imgsz,
         "precision": float(box.mp), "recall": float(box.mr), "mAP50": float(box.map50), "mAP50-95": float(box.map),
-        "per_class": {validator.names[int(c)]: {"mAP50": float(box.ap50[i]), "mAP50-95": float(box.ap[i])}
-                      for i, c in enumerate(box.ap_class_index)},
+        "per_class": per_class_ap(validator.metrics, validator.names),  # as a trained run's per_class.json
         "speed_ms": dict(validator.speed), "task": task,
     }
     lines = [f"ultralytics:  mAP50 {out['mAP50']:.4f}  mAP50-95 {out['mAP50-95']:.4f}  "
