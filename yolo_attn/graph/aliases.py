@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS", "SAME_NAME_PEERS")
+__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS",
+           "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS")
 
 _UNSET = object()
 
@@ -171,6 +172,14 @@ OTHER_READINGS: dict[str, OtherReading] = {
                         "EMA", "factor", when="own", value=32),
     "EMA_attention": OtherReading("EMA(channels, factor) (the signature other forks give EMA)", "EMA", "factor",
                                   when="own"),
+}
+
+# yaml name -> the other reading of a row written [C, k] (C the channel count, read as that; k the module's number)
+OTHER_READINGS_AFTER_CHANNELS: dict[str, OtherReading] = {
+    # Star-Cheng/yolov8-attention ultralytics/nn/tasks.py: `elif m in {EMA}: args = [ch[f]]` (the yaml's numbers unread)
+    "EMA": OtherReading("the official EMA(channels, c2=None, factor=32) behind a parse_model that passes the channels "
+                        "alone (args = [ch[f]]) or in place of the first number (args = [c1, *args[1:]], the number "
+                        "then fills the unused c2)", "EMA", "factor", value=32),
 }
 
 # Our own names that forks define with other code: said in the note of a row written for a fork (a channel count read)
