@@ -14,7 +14,8 @@ from yolo_attn.reference.official import RefNAMChannel
 from yolo_attn.reference.seed import Simam_module
 
 __all__ = ("AirSEAttention", "AirShuffleAttention", "AirChannelAtt", "AirNAMAttention", "AirGAMAttention",
-           "air_channel_shuffle", "AirSimAM", "LeakyMLPCBAM", "BNSpatialCBAM", "BiasFreeCoordAtt")
+           "air_channel_shuffle", "AirSimAM", "LeakyMLPCBAM", "BNSpatialCBAM", "BiasFreeCoordAtt", "FloorSE",
+           "ReplicateGAM")
 
 
 class AirSEAttention(nn.Module):
@@ -182,3 +183,39 @@ class BiasFreeCoordAtt(nn.Module):
         y = torch.cat([self.pool_h(x), self.pool_w(x).permute(0, 1, 3, 2)], dim=2)
         x_h, x_w = torch.split(self.act(self.bn1(self.conv1(y))), [h, w], dim=2)
         return x * torch.sigmoid(self.conv_h(x_h)) * torch.sigmoid(self.conv_w(x_w.permute(0, 1, 3, 2)))
+
+
+class FloorSE(nn.Module):
+    """kendyle2702/ultralytics_optimized ``ultralytics/nn/modules/conv.py`` ``SE(c1, reduction=16)``: 1x1 convs without
+    bias, hidden ``max(c1 // reduction, 8)`` (a floor of 8 the paper's SE has not)."""
+
+    def __init__(self, c1, reduction=16):
+        super().__init__()
+        c_ = max(c1 // reduction, 8)
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Conv2d(c1, c_, 1, bias=False), nn.ReLU(inplace=True),
+                                nn.Conv2d(c_, c1, 1, bias=False), nn.Sigmoid())
+
+    def forward(self, x):
+        return x * self.fc(self.avg_pool(x))
+
+
+class ReplicateGAM(nn.Module):
+    """kendyle2702/ultralytics_optimized ``ultralytics/nn/modules/conv.py`` ``GAM(c1, rate=4)``: hidden
+    ``max(int(c1 / rate), 8)``, 7x7 convs with ``padding_mode="replicate"`` and no sigmoid on the channel weights."""
+
+    def __init__(self, c1, rate=4):
+        super().__init__()
+        c_ = max(int(c1 / rate), 8)
+        self.linear1, self.linear2 = nn.Linear(c1, c_), nn.Linear(c_, c1)
+        self.conv1 = nn.Conv2d(c1, c_, kernel_size=7, padding=3, padding_mode="replicate")
+        self.norm1 = nn.BatchNorm2d(c_)  # registered in the order the fork's forward uses them
+        self.conv2 = nn.Conv2d(c_, c1, kernel_size=7, padding=3, padding_mode="replicate")
+        self.norm2 = nn.BatchNorm2d(c1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x_ch = self.linear2(self.relu(self.linear1(x.permute(0, 2, 3, 1).reshape(b, -1, c))))
+        x = x * x_ch.reshape(b, h, w, c).permute(0, 3, 1, 2)
+        return x * torch.sigmoid(self.norm2(self.conv2(self.relu(self.norm1(self.conv1(x))))))
