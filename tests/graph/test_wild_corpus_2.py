@@ -20,7 +20,7 @@ from ultralytics.nn.modules.conv import CBAM as UltralyticsCBAM
 
 import yolo_attn
 from yolo_attn.graph.wild import build_yaml, load_yaml
-from yolo_attn.reference.official import RefCoordAtt, RefECA, RefGAM, RefSA
+from yolo_attn.reference.official import RefCoordAtt, RefECA, RefGAM, RefSA, RefTriplet
 from yolo_attn.reference.peers import (AirSEAttention, AirShuffleAttention, BiasFreeCoordAtt, BNSpatialCBAM, FloorSE,
                                        LeakyMLPCBAM, ReplicateGAM)
 from yolo_attn.reference.seed import CBAM as SeedCBAM
@@ -42,6 +42,13 @@ EXACT = {
     "yolov8-nidhogg-ema.yaml": lambda c: SeedEMA(c, None, 8),  # EMA(channels, factor=8) behind prepend, [8]
     "yolov8-nidhogg-gam.yaml": lambda c: RefGAM(c, 4),  # GAM_Attention(in_channels, rate=4), []
     "yolov8-nidhogg-shuffle.yaml": lambda c: AirShuffleAttention(c, 16, 8),  # ShuffleAttention(ch, 16, G=8), [16, 8]
+    "yolo11-invincible-eca.yaml": lambda c: RefECA(c, 3),
+    # CoordAtt(inp, reduction=32) behind prepend: reduction 1024; at scale n (256 channels) the hidden width is the
+    # floor max(8, 256 // 1024) = 8, as ours with 32: the same module (its note names the reading all the same)
+    "yolo11-invincible-ca.yaml": lambda c: RefCoordAtt(c, c, 1024),  # ECAAttention(c1, k_size=3), args = [c2 (scaled), ...]
+    # EMA_attention(channels, c2=None, factor=32) in the Conv group (args = [c1, c2, *args[1:]]): factor 32
+    "yolov8-bei-ema-attention.yaml": lambda c: SeedEMA(c, None, 32),
+    "yolov8-bei-triplet.yaml": lambda c: RefTriplet(),  # TripletAttention(no_spatial=False), args unchanged: []
 }
 
 # yaml -> (what every attention layer's note must say, the fork's module for c1 (the note's other reading) or None)
@@ -51,6 +58,9 @@ NOTES = {
     "yolov8n-starcheng-cbam.yaml": ("forks that define their own CBAM(c1, c2) (YOLOAir's, copied widely: a biased "
                                     "Linear MLP with LeakyReLU(0.1) and a biased 7x7 conv)", LeakyMLPCBAM),
     "yolov8-nidhogg-coordatt.yaml": ("CoordAtt(inp, reduction=32) behind a parse_model that prepends the channels", None),
+    # INVINCIBLE2297's parse_model: elif m in {CBAM, ...}: args = [c1, *args[1:]] -> ultralytics' CBAM(c1, 7)
+    "yolo11-invincible-cbam.yaml": ("a fork that wires ultralytics' own CBAM(c1, kernel_size=7) (ultralytics.nn.modules."
+                                    "conv) with args = [c1, *args[1:]] built that class here", lambda c: UltralyticsCBAM(c, 7)),
     "yolov8-nidhogg-seatt.yaml": ("SEAttention(channel, reduction) behind a parse_model that prepends the channels "
                                   "(args = [ch[f], *args]) reads 1024 as reduction=1024", lambda c: AirSEAttention(c, 1024)),
 }
@@ -68,6 +78,7 @@ KNOWN_GAPS = {  # yaml -> the fork's module; the yaml shows nothing of the diffe
     "yolov8s-zesong-coordatt.yaml": BiasFreeCoordAtt,  # bias-free convs
     "yolov5s-frabob-cbam.yaml": lambda c: SeedCBAM(c, ratio=1, kernel_size=7),  # C3 group: args.insert(2, n) -> ratio n
     "yolov5s-huqian-se.yaml": lambda c: AirSEAttention(c, 512),  # Conv group: SE(c1, c2) -> ratio = scaled c2 (512)
+    "yolov8-bei-seattention.yaml": lambda c: AirSEAttention(c, c),  # Conv group: reduction = scaled c2 (= c1 here)
 }
 
 

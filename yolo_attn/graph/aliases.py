@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS",
-           "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS")
+           "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS", "ULTRALYTICS_CBAM_READING")
 
 _UNSET = object()
 
@@ -187,3 +187,9 @@ SAME_NAME_PEERS: dict[str, str] = {
     "CBAM": "forks that define their own CBAM(c1, c2) (YOLOAir's, copied widely: a biased Linear MLP with LeakyReLU(0.1) "
             "and a biased 7x7 conv) trained another module under this name; yolo_attn builds the paper's CBAM",
 }
+
+# An ultralytics-format row CBAM [C] (C the channel count): forks that register ultralytics' own CBAM(c1, kernel_size=7)
+# with args = [c1, *args[1:]] (INVINCIBLE2297/ultralytics_attention ultralytics/nn/tasks.py) built that class
+ULTRALYTICS_CBAM_READING = ("a fork that wires ultralytics' own CBAM(c1, kernel_size=7) (ultralytics.nn.modules.conv) "
+                            "with args = [c1, *args[1:]] built that class here (its channel attention is one "
+                            "{c1}->{c1} conv); for that reading write [{f}, 1, CBAM, [7]]")
