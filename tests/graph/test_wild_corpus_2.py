@@ -63,6 +63,11 @@ NOTES = {
                                     "conv) with args = [c1, *args[1:]] built that class here", lambda c: UltralyticsCBAM(c, 7)),
     "yolov8-nidhogg-seatt.yaml": ("SEAttention(channel, reduction) behind a parse_model that prepends the channels "
                                   "(args = [ch[f], *args]) reads 1024 as reduction=1024", lambda c: AirSEAttention(c, 1024)),
+    # SE(c1, ratio) / SEAttention(channel, reduction) in the fork's Conv group: reduction = the scaled c2 (= c1)
+    "yolov5s-huqian-se.yaml": ("SE(c1, r) listed in parse_model's Conv group (args = [c1, c2, *args[1:]], c2 the "
+                               "width-scaled number) builds SE(512, reduction=512)", lambda c: AirSEAttention(c, c)),
+    "yolov8-bei-seattention.yaml": ("SEAttention(channel, reduction) listed in parse_model's Conv group",
+                                    lambda c: AirSEAttention(c, c)),
 }
 
 ERRORS = {  # yaml -> the fork's own names yolo_attn does not build
@@ -77,8 +82,6 @@ KNOWN_GAPS = {  # yaml -> the fork's module; the yaml shows nothing of the diffe
     "yolov8s-zesong-cbam.yaml": BNSpatialCBAM,  # a BatchNorm after the spatial conv
     "yolov8s-zesong-coordatt.yaml": BiasFreeCoordAtt,  # bias-free convs
     "yolov5s-frabob-cbam.yaml": lambda c: SeedCBAM(c, ratio=1, kernel_size=7),  # C3 group: args.insert(2, n) -> ratio n
-    "yolov5s-huqian-se.yaml": lambda c: AirSEAttention(c, 512),  # Conv group: SE(c1, c2) -> ratio = scaled c2 (512)
-    "yolov8-bei-seattention.yaml": lambda c: AirSEAttention(c, c),  # Conv group: reduction = scaled c2 (= c1 here)
 }
 
 

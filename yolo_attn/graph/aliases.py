@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS",
-           "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS", "ULTRALYTICS_CBAM_READING")
+           "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS", "ULTRALYTICS_CBAM_READING",
+           "CONV_GROUP_READINGS")
 
 _UNSET = object()
 
@@ -193,3 +194,11 @@ SAME_NAME_PEERS: dict[str, str] = {
 ULTRALYTICS_CBAM_READING = ("a fork that wires ultralytics' own CBAM(c1, kernel_size=7) (ultralytics.nn.modules.conv) "
                             "with args = [c1, *args[1:]] built that class here (its channel attention is one "
                             "{c1}->{c1} conv); for that reading write [{f}, 1, CBAM, [7]]")
+
+# A row SE [C] (C the channel count) where the fork lists the class in parse_model's Conv group (args = [c1, c2,
+# *args[1:]], c2 the width-scaled number, = c1): reduction c1 (huqiannihaoa/MyModel models/yolo.py,
+# beiweidedagongren/pedestrian-detection ultralytics/nn/tasks.py)
+_CONV_GROUP = ("{sig} listed in parse_model's Conv group (args = [c1, c2, *args[1:]], c2 the width-scaled number) "
+               "builds SE({c1}, reduction={c1}) here; for that reading write [{f}, 1, SE, [{c1}, {c1}]]")
+CONV_GROUP_READINGS: dict[str, str] = {name: _CONV_GROUP.replace("{sig}", sig) for name, sig in (
+    ("SE", "SE(c1, r)"), ("SEAttention", "SEAttention(channel, reduction)"))}
