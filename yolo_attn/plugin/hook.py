@@ -397,7 +397,8 @@ def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None
         reading.reasons.append(other)
     if name == "CBAM" and reading.dropped and not args[len(reading.dropped):] and "anchors" not in (site.d or {}):
         reading.reasons.append(ULTRALYTICS_CBAM_READING.format(c1=c1, f=site.f))
-    if name in CONV_GROUP_READINGS and reading.dropped and not args[len(reading.dropped):]:
+    if (name in CONV_GROUP_READINGS and reading.dropped and not args[len(reading.dropped):]
+            and f"builds SE({c1}, reduction={c1})" not in (other or "")):  # the same module as the prepend reading
         reading.reasons.append(CONV_GROUP_READINGS[name].format(c1=c1, f=site.f))
     if reading.converted:
         emit(site.yaml_file, site.i, row_text(site.f, site.written_n(), name, args), name, reading,
