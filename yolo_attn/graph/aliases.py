@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS", "SAME_NAME_PEERS")
+__all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS",
+           "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS", "ULTRALYTICS_CBAM_READING",
+           "CONV_GROUP_READINGS")
 
 _UNSET = object()
 
@@ -173,8 +175,30 @@ OTHER_READINGS: dict[str, OtherReading] = {
                                   when="own"),
 }
 
+# yaml name -> the other reading of a row written [C, k] (C the channel count, read as that; k the module's number)
+OTHER_READINGS_AFTER_CHANNELS: dict[str, OtherReading] = {
+    # Star-Cheng/yolov8-attention ultralytics/nn/tasks.py: `elif m in {EMA}: args = [ch[f]]` (the yaml's numbers unread)
+    "EMA": OtherReading("the official EMA(channels, c2=None, factor=32) behind a parse_model that passes the channels "
+                        "alone (args = [ch[f]]) or in place of the first number (args = [c1, *args[1:]], the number "
+                        "then fills the unused c2)", "EMA", "factor", value=32),
+}
+
 # Our own names that forks define with other code: said in the note of a row written for a fork (a channel count read)
 SAME_NAME_PEERS: dict[str, str] = {
     "CBAM": "forks that define their own CBAM(c1, c2) (YOLOAir's, copied widely: a biased Linear MLP with LeakyReLU(0.1) "
             "and a biased 7x7 conv) trained another module under this name; yolo_attn builds the paper's CBAM",
 }
+
+# An ultralytics-format row CBAM [C] (C the channel count): forks that register ultralytics' own CBAM(c1, kernel_size=7)
+# with args = [c1, *args[1:]] (INVINCIBLE2297/ultralytics_attention ultralytics/nn/tasks.py) built that class
+ULTRALYTICS_CBAM_READING = ("a fork that wires ultralytics' own CBAM(c1, kernel_size=7) (ultralytics.nn.modules.conv) "
+                            "with args = [c1, *args[1:]] built that class here (its channel attention is one "
+                            "{c1}->{c1} conv); for that reading write [{f}, 1, CBAM, [7]]")
+
+# A row SE [C] (C the channel count) where the fork lists the class in parse_model's Conv group (args = [c1, c2,
+# *args[1:]], c2 the width-scaled number, = c1): reduction c1 (huqiannihaoa/MyModel models/yolo.py,
+# beiweidedagongren/pedestrian-detection ultralytics/nn/tasks.py)
+_CONV_GROUP = ("{sig} listed in parse_model's Conv group (args = [c1, c2, *args[1:]], c2 the width-scaled number) "
+               "builds SE({c1}, reduction={c1}) here; for that reading write [{f}, 1, SE, [{c1}, {c1}]]")
+CONV_GROUP_READINGS: dict[str, str] = {name: _CONV_GROUP.replace("{sig}", sig) for name, sig in (
+    ("SE", "SE(c1, r)"), ("SEAttention", "SEAttention(channel, reduction)"))}

@@ -164,10 +164,12 @@ def other_reading(name: str, args, reading: Reading, c1: int, fork_file: bool, c
     builds there and the row to write for it, or why yolo_attn cannot build it; None where the row is not ambiguous.
     ``fork_file``: the yaml shows it was written for a fork (anchors, peer names, fork-style channel counts): only
     there is a number that is not a channel count read two ways (a yaml in our dialect means our signature)."""
-    from yolo_attn.graph.aliases import OTHER_READINGS
+    from yolo_attn.graph.aliases import OTHER_READINGS, OTHER_READINGS_AFTER_CHANNELS
     from yolo_attn.registry import ATTENTION_REGISTRY
 
     o = OTHER_READINGS.get(name)
+    if name in OTHER_READINGS_AFTER_CHANNELS and reading.dropped and len(args) == len(reading.dropped) + 1:
+        o, args = OTHER_READINGS_AFTER_CHANNELS[name], args[len(reading.dropped):]  # [C, k]: k read two ways
     if o is None or len(args) != 1 or not _is_int(args[0]):
         return None
     if (o.when == "channels") != bool(reading.dropped) or (o.when == "own" and not fork_file):

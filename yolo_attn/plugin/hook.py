@@ -361,6 +361,7 @@ def find_build_site(frame) -> BuildSite | None:
 def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None:
     """Build ``cls`` for yaml row ``site.i``: infer the input channels, read the fork convention and peer names
     (:func:`yolo_attn.graph.dialect.read_row`), check the arguments, note what was built."""
+    from yolo_attn.graph.aliases import CONV_GROUP_READINGS, ULTRALYTICS_CBAM_READING
     from yolo_attn.graph.dialect import built_text, dialect_args, emit, other_reading, read_row, row_text
 
     name = site.row_name() if isinstance(site.row_name(), str) else cls.__name__
@@ -394,6 +395,11 @@ def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None
     other = other_reading(name, args, reading, c1, site.fork_file(), [c for c in counts if c], site.f)
     if other:
         reading.reasons.append(other)
+    if name == "CBAM" and reading.dropped and not args[len(reading.dropped):] and "anchors" not in (site.d or {}):
+        reading.reasons.append(ULTRALYTICS_CBAM_READING.format(c1=c1, f=site.f))
+    if (name in CONV_GROUP_READINGS and reading.dropped and not args[len(reading.dropped):]
+            and f"builds SE({c1}, reduction={c1})" not in (other or "")):  # the same module as the prepend reading
+        reading.reasons.append(CONV_GROUP_READINGS[name].format(c1=c1, f=site.f))
     if reading.converted:
         emit(site.yaml_file, site.i, row_text(site.f, site.written_n(), name, args), name, reading,
              built_text(cls, c1, reading.args, reading.kwargs), dialect_args(cls, c1, reading.args, reading.kwargs))

@@ -14,7 +14,8 @@ from yolo_attn.reference.official import RefNAMChannel
 from yolo_attn.reference.seed import Simam_module
 
 __all__ = ("AirSEAttention", "AirShuffleAttention", "AirChannelAtt", "AirNAMAttention", "AirGAMAttention",
-           "air_channel_shuffle", "AirSimAM")
+           "air_channel_shuffle", "AirSimAM", "LeakyMLPCBAM", "BNSpatialCBAM", "BiasFreeCoordAtt", "FloorSE",
+           "ReplicateGAM")
 
 
 class AirSEAttention(nn.Module):
@@ -123,3 +124,98 @@ class AirGAMAttention(nn.Module):
 class AirSimAM(Simam_module):
     """YOLOAir ``SimAM(channels=None, e_lambda=1e-4)`` (the official simam_module under another name): the seed's
     ``Simam_module``, the same code."""
+
+
+# ------------------------------------------------------------------ second corpus (tests/graph/yamls_wild_2): fork classes
+class LeakyMLPCBAM(nn.Module):
+    """Star-Cheng/yolov8-attention ``ultralytics/nn/modules/block.py`` ``CBAM(c1, c2)`` (c2 unused; "By CSDN 小哥谈"):
+    biased Linear MLP c1 -> c1 // 16 with LeakyReLU(0.1), then a biased 7x7 conv on [mean, max]."""
+
+    def __init__(self, c1, c2=None, reduction=16):
+        super().__init__()
+        self.avg_pool, self.max_pool = nn.AdaptiveAvgPool2d(1), nn.AdaptiveMaxPool2d(1)
+        self.shared_MLP = nn.Sequential(nn.Linear(c1, c1 // reduction), nn.LeakyReLU(0.1, inplace=True),
+                                        nn.Linear(c1 // reduction, c1))
+        self.conv2d = nn.Conv2d(2, 1, kernel_size=7, stride=1, padding=3)
+
+    def forward(self, x):
+        avg = self.shared_MLP(self.avg_pool(x).view(x.size(0), -1)).unsqueeze(2).unsqueeze(3)
+        mx = self.shared_MLP(self.max_pool(x).view(x.size(0), -1)).unsqueeze(2).unsqueeze(3)
+        out = torch.sigmoid(avg + mx) * x
+        s = torch.cat([torch.mean(out, dim=1, keepdim=True), torch.max(out, dim=1, keepdim=True)[0]], dim=1)
+        return torch.sigmoid(self.conv2d(s)) * out
+
+
+class BNSpatialCBAM(nn.Module):
+    """zesong01/visdrone-yolov8-attention ``ultralytics/ultralytics/nn/modules/attention.py`` ``CBAM(channels,
+    reduction=16, kernel_size=7)``: hidden ``max(8, channels // reduction)``, a BatchNorm after the spatial conv."""
+
+    def __init__(self, channels, reduction=16, kernel_size=7):
+        super().__init__()
+        self.avg_pool, self.max_pool = nn.AdaptiveAvgPool2d(1), nn.AdaptiveMaxPool2d(1)
+        mid = max(8, channels // reduction)
+        self.fc = nn.Sequential(nn.Conv2d(channels, mid, 1, bias=False), nn.ReLU(inplace=True),
+                                nn.Conv2d(mid, channels, 1, bias=False))
+        self.spatial_conv = nn.Sequential(nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False),
+                                          nn.BatchNorm2d(1), nn.Sigmoid())
+
+    def forward(self, x):
+        x = x * torch.sigmoid(self.fc(self.avg_pool(x)) + self.fc(self.max_pool(x)))
+        return x * self.spatial_conv(torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1))
+
+
+class BiasFreeCoordAtt(nn.Module):
+    """zesong01/visdrone-yolov8-attention ``ultralytics/ultralytics/nn/modules/attention.py`` ``CoordAtt(channels,
+    reduction=32)``: the official structure with bias-free convs and Hardswish."""
+
+    def __init__(self, channels, reduction=32):
+        super().__init__()
+        self.pool_h, self.pool_w = nn.AdaptiveAvgPool2d((None, 1)), nn.AdaptiveAvgPool2d((1, None))
+        mid = max(8, channels // reduction)
+        self.conv1 = nn.Conv2d(channels, mid, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.act = nn.Hardswish(inplace=True)
+        self.conv_h = nn.Conv2d(mid, channels, 1, bias=False)
+        self.conv_w = nn.Conv2d(mid, channels, 1, bias=False)
+
+    def forward(self, x):
+        n, c, h, w = x.size()
+        y = torch.cat([self.pool_h(x), self.pool_w(x).permute(0, 1, 3, 2)], dim=2)
+        x_h, x_w = torch.split(self.act(self.bn1(self.conv1(y))), [h, w], dim=2)
+        return x * torch.sigmoid(self.conv_h(x_h)) * torch.sigmoid(self.conv_w(x_w.permute(0, 1, 3, 2)))
+
+
+class FloorSE(nn.Module):
+    """kendyle2702/ultralytics_optimized ``ultralytics/nn/modules/conv.py`` ``SE(c1, reduction=16)``: 1x1 convs without
+    bias, hidden ``max(c1 // reduction, 8)`` (a floor of 8 the paper's SE has not)."""
+
+    def __init__(self, c1, reduction=16):
+        super().__init__()
+        c_ = max(c1 // reduction, 8)
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Conv2d(c1, c_, 1, bias=False), nn.ReLU(inplace=True),
+                                nn.Conv2d(c_, c1, 1, bias=False), nn.Sigmoid())
+
+    def forward(self, x):
+        return x * self.fc(self.avg_pool(x))
+
+
+class ReplicateGAM(nn.Module):
+    """kendyle2702/ultralytics_optimized ``ultralytics/nn/modules/conv.py`` ``GAM(c1, rate=4)``: hidden
+    ``max(int(c1 / rate), 8)``, 7x7 convs with ``padding_mode="replicate"`` and no sigmoid on the channel weights."""
+
+    def __init__(self, c1, rate=4):
+        super().__init__()
+        c_ = max(int(c1 / rate), 8)
+        self.linear1, self.linear2 = nn.Linear(c1, c_), nn.Linear(c_, c1)
+        self.conv1 = nn.Conv2d(c1, c_, kernel_size=7, padding=3, padding_mode="replicate")
+        self.norm1 = nn.BatchNorm2d(c_)  # registered in the order the fork's forward uses them
+        self.conv2 = nn.Conv2d(c_, c1, kernel_size=7, padding=3, padding_mode="replicate")
+        self.norm2 = nn.BatchNorm2d(c1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x_ch = self.linear2(self.relu(self.linear1(x.permute(0, 2, 3, 1).reshape(b, -1, c))))
+        x = x * x_ch.reshape(b, h, w, c).permute(0, 3, 1, 2)
+        return x * torch.sigmoid(self.norm2(self.conv2(self.relu(self.norm1(self.conv1(x))))))
