@@ -83,6 +83,19 @@ def check_channels(module: str, c1) -> int:
     return c1
 
 
+def check_groups(module: str, c1: int, groups, word: str, fits=(32, 16, 8, 4, 2, 1)) -> int:
+    """Validate a group count that must divide ``c1`` (EMA's ``factor``, SGE's ``groups``); the error names a count from
+    ``fits`` that divides ``c1``."""
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{module} {word} must be a positive integer number of groups, got {groups!r}; write e.g. 8 "
+                         f"or {fits[0]}")
+    if c1 % groups:
+        fit = next(g for g in fits if c1 % g == 0)
+        raise ValueError(f"{module} needs channels divisible by {word}: {c1} channels, {word} {groups} "
+                         f"({c1} % {groups} = {c1 % groups}); write {word} {fit}")
+    return groups
+
+
 def check_reduction(c1: int, reduction) -> int:
     """Validate a bottleneck ratio and return the hidden width ``c1 // reduction`` (at least 1)."""
     check_channels("attention", c1)

@@ -6,8 +6,7 @@ import argparse
 
 from yolo_attn.analysis.compare import compare
 from yolo_attn.engine.checks import check_device
-from yolo_attn.user_imports import add_import_arg, use_imports
-from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
+from yolo_attn.cli.guard import add_loading_args, use_loading_args
 
 __all__ = ("parse_args", "main")
 
@@ -22,16 +21,14 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--retime", action="store_true",
                    help="time the models again (default: reuse OUT/latency.json when it timed the same checkpoints, "
                         "device and rounds)")
-    add_import_arg(p)
-    add_trust_arg(p)
+    add_loading_args(p)
     return p.parse_args(argv)
 
 
 def main(argv=None, doc: str | None = None):
     """Parse ``compare_attn.py`` arguments, compare the runs, print the table and the files written."""
     args = parse_args(argv, doc)
-    use_trust(args.trust_weights)
-    use_imports(args.imports)
+    use_loading_args(args)
     check_device(args.device)
     result = compare(args.runs_dir, args.out, args.device, args.latency_runs, retime=args.retime)
     print(result["markdown"])

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 
 from yolo_attn.engine.train import DEMO_DEFAULTS, YOLOV5_DEFAULTS
-from yolo_attn.user_imports import add_import_arg, use_imports
-from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
+from yolo_attn.cli.guard import add_loading_args, use_loading_args, add_protocol_arg
 
 __all__ = ("add_train_args", "parse_args", "fill_demo_defaults", "train_kwargs", "run", "resolve_data_alias")
 
@@ -59,13 +58,9 @@ def add_train_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the attention modules (opt-in; needs a C++ compiler on CPU, compiles per input size)")
     p.add_argument("--exist-ok", action="store_true", help="reuse PROJECT/NAME instead of incrementing the name")
-    p.add_argument("--protocol", default="ultralytics", choices=("ultralytics", "yolov5"),
-                   help="validation settings of every epoch and the final validation: ultralytics' own (NMS IoU 0.7, "
-                        "best.pt by mAP50-95), or YOLOv5 train.py's (NMS IoU 0.6, 0.65 on COCO; conf 0.001; max_det "
-                        "300; best.pt by 0.1 mAP50 + 0.9 mAP50-95); recorded in the run's protocol.json")
+    add_protocol_arg(p, "every epoch and the final validation (recorded in the run's protocol.json)")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
-    add_import_arg(p)
-    add_trust_arg(p)
+    add_loading_args(p)
     return p
 
 
@@ -118,7 +113,6 @@ def run(argv=None):
     from yolo_attn.engine.train import train
 
     args, extra = parse_args(argv)
-    use_trust(args.trust_weights)
-    use_imports(args.imports)  # before any yaml is read: the user's modules register their classes
+    use_loading_args(args)  # before any yaml is read: the user's modules register their classes
     pos, kw = train_kwargs(args, extra)
     return train(*pos, **kw)

@@ -6,8 +6,7 @@ import argparse
 
 from yolo_attn.cli.passthrough import pass_through
 from yolo_attn.engine.val import validate
-from yolo_attn.user_imports import add_import_arg, use_imports
-from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
+from yolo_attn.cli.guard import add_loading_args, use_loading_args, add_protocol_arg
 
 __all__ = ("parse_args", "main")
 
@@ -28,21 +27,16 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--project", default="runs")
     p.add_argument("--name", default="val")
     p.add_argument("--exist-ok", action="store_true")
-    p.add_argument("--protocol", default="ultralytics", choices=("ultralytics", "yolov5"),
-                   help="validation settings: ultralytics' own (NMS IoU 0.7), or YOLOv5 val.py's (NMS IoU 0.6, 0.65 on "
-                        "COCO; conf 0.001; max_det 300; fitness 0.1 mAP50 + 0.9 mAP50-95), for figures comparable "
-                        "with YOLOv5's tables (default: ultralytics)")
+    add_protocol_arg(p, "this validation")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
-    add_import_arg(p)
-    add_trust_arg(p)
+    add_loading_args(p)
     return p.parse_known_args(argv)
 
 
 def main(argv=None, doc: str | None = None):
     """Parse ``val_attn.py`` arguments and validate."""
     args, extra = parse_args(argv, doc)
-    use_trust(args.trust_weights)
-    use_imports(args.imports)
+    use_loading_args(args)
     validate(args.weights, args.data, imgsz=args.imgsz, batch=args.batch_size, device=args.device, split=args.split,
              workers=args.workers, project=args.project, name=args.name, exist_ok=args.exist_ok, protocol=args.protocol,
              **pass_through(extra))

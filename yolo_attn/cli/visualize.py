@@ -8,8 +8,7 @@ from pathlib import Path
 import yaml
 
 from yolo_attn.errors import UsageError
-from yolo_attn.user_imports import add_import_arg, use_imports
-from yolo_attn.checkpoint.loader import add_trust_arg, use_trust
+from yolo_attn.cli.guard import add_loading_args, use_loading_args
 
 __all__ = ("parse_args", "main")
 
@@ -33,8 +32,7 @@ def parse_args(argv=None, doc: str | None = None):
     p.add_argument("--topk", type=int, default=32, help="channels shown in each bar chart")
     p.add_argument("--max-images", type=int, default=8, help="at most this many images from a folder (0: all)")
     p.add_argument("--verbose", action="store_true", help="on an error, print the full traceback too")
-    add_import_arg(p)
-    add_trust_arg(p)
+    add_loading_args(p)
     return p.parse_args(argv)
 
 
@@ -43,8 +41,7 @@ def main(argv=None, doc: str | None = None):
     from yolo_attn.analysis.visualize import save_dir, visualize
 
     args = parse_args(argv, doc)
-    use_trust(args.trust_weights)
-    use_imports(args.imports)
+    use_loading_args(args)
     for w in args.weights:
         if not Path(w).is_file():
             raise UsageError(f"--weights {w}: no such file")

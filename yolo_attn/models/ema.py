@@ -7,7 +7,7 @@ https://arxiv.org/abs/2305.13563. Reference code: seed 004 (``EMA``), the same a
 import torch
 import torch.nn as nn
 
-from yolo_attn.registry import register_attention, check_channels
+from yolo_attn.registry import register_attention, check_channels, check_groups
 
 __all__ = ("EMA",)
 
@@ -30,14 +30,7 @@ class EMA(nn.Module):
     def __init__(self, c1: int, factor: int = 32):
         super().__init__()
         check_channels("EMA", c1)
-        if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
-            raise ValueError(f"EMA factor must be a positive integer number of groups, got {factor!r}; write e.g. 8 or 32")
-        if c1 % factor:
-            fits = [g for g in (32, 16, 8, 4, 2, 1) if c1 % g == 0][0]
-            raise ValueError(
-                f"EMA needs channels divisible by factor: {c1} channels, factor {factor} "
-                f"({c1} % {factor} = {c1 % factor}); write factor {fits}"
-            )
+        check_groups("EMA", c1, factor, "factor")
         self.groups = factor
         cg = c1 // factor
         self.softmax = nn.Softmax(-1)

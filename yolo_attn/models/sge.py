@@ -10,7 +10,7 @@ per-group ``weight``/``bias`` and gates that group's features through a sigmoid.
 import torch
 import torch.nn as nn
 
-from yolo_attn.registry import register_attention, check_channels
+from yolo_attn.registry import register_attention, check_channels, check_groups
 
 __all__ = ("SGE",)
 
@@ -34,12 +34,7 @@ class SGE(nn.Module):
     def __init__(self, c1: int, groups: int = 64):
         super().__init__()
         check_channels("SGE", c1)
-        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
-            raise ValueError(f"SGE groups must be a positive integer, got {groups!r}; write e.g. 8 or 64")
-        if c1 % groups:
-            fits = [g for g in (64, 32, 16, 8, 4, 2, 1) if c1 % g == 0][0]
-            raise ValueError(f"SGE needs channels divisible by groups: {c1} channels, groups {groups} "
-                             f"({c1} % {groups} = {c1 % groups}); write groups {fits}")
+        check_groups("SGE", c1, groups, "groups", fits=(64, 32, 16, 8, 4, 2, 1))
         self.groups = groups
         self.weight = nn.Parameter(torch.zeros(1, groups, 1, 1))
         self.bias = nn.Parameter(torch.ones(1, groups, 1, 1))

@@ -83,19 +83,14 @@ def _shipped_cfg(args: list[str]) -> list[str]:
 
 def _export(args: list[str]) -> int:
     """``export-ckpt BEST.pt OUT.pt``: a yolo_attn anchor checkpoint as YOLOv5's own (``yolo_attn.yolov5.export``)."""
-    from yolo_attn.errors import UsageError
+    from yolo_attn.cli.guard import main_guard
     from yolo_attn.yolov5.export import EXPORT_USAGE, export_checkpoint
 
     if len(args) != 2:
         print(EXPORT_USAGE, file=sys.stderr)
         return 2
     sys.path.insert(0, str(Path.cwd()))  # the YOLOv5 clone this runs in
-    try:
-        export_checkpoint(*args)
-    except (UsageError, ImportError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return main_guard(lambda argv: export_checkpoint(*argv), args)  # a UsageError: one error line, exit 2
 
 
 if __name__ == "__main__":
