@@ -143,8 +143,8 @@ def test_compare_two_runs(runs, tmp_path):
     _fake_copy(runs["project"] / "exp", project / "simam-s0", seed=0, map50=0.60, map50_95=0.40)
     _fake_copy(runs["project"] / "exp-2", project / "plain-s0", seed=0, map50=0.50, map50_95=0.30)
     res = compare(project, latency_runs=2)
-    assert {k: f.is_file() for k, f in res["files"].items()} == {"md": True, "csv": True, "png": True}
-    assert res["files"]["png"].read_bytes()[:4] == b"\x89PNG"
+    assert {k: f.is_file() for k, f in res["files"].items()} == {"md": True, "csv": True, "png": True, "tradeoff": True}
+    assert res["files"]["png"].read_bytes()[:4] == b"\x89PNG" and res["files"]["tradeoff"].read_bytes()[:4] == b"\x89PNG"
     rows = list(csv.DictReader(res["files"]["csv"].open()))
     # the baseline, the control row (the baseline's checkpoint timed again), the attention config
     assert [(r["config"], r["module"], r["scale"], r["group"], r["baseline"]) for r in rows] == [
@@ -243,7 +243,8 @@ def test_compare_cli_out_writes_the_three_files_there(runs, tmp_path):
                         "--latency-runs", "1"], capture_output=True, text=True, env=subprocess_env(), timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     files = {p.name for p in out.iterdir()}
-    assert files == {"comparison.md", "comparison.csv", "comparison.png"}
+    # the table, its CSV, the bar chart, the trade-off figure, and the latencies recorded for reuse (--retime)
+    assert files == {"comparison.md", "comparison.csv", "comparison.png", "tradeoff.png", "latency.json"}
     assert not (runs["project"] / "comparison.md").exists()  # --out, not the runs folder
     assert f"written: {out / 'comparison.md'}" in r.stdout
     rows = list(csv.DictReader((out / "comparison.csv").open()))
