@@ -24,8 +24,12 @@ from yolo_attn.engine.val import validate
 from yolo_attn.graph.transfer import load_weights
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-YOLOV5_TRAINED = FIXTURES / "yolov5n-shapes-yolov5.pt"  # see tests/fixtures/README.md  # see tests/fixtures/README.md
+YOLOV5_TRAINED = FIXTURES / "yolov5n-shapes-yolov5.pt"  # see tests/fixtures/README.md
 CHILD = Path(__file__).with_name("yolov5_val_child.py")
+# the fixture is converged: YOLOv5's val.py gives mAP50 0.653, mAP50-95 0.364 (IoU 0.6), ours with --protocol yolov5
+# 0.653 / 0.363 and with ultralytics' default protocol 0.326 (measured, tests/fixtures/README.md)
+MIN_MAP = 0.3  # both validators must see real detections, not a few lucky low-confidence boxes
+IOU_EFFECT = 0.02  # the two protocols differ by 0.037 mAP50-95 on it: far more than issue 27's 0.005 bound
 
 
 def shapes_copy(tmp_path: Path) -> Path:
@@ -65,14 +69,20 @@ def yolov5_val(ref: Path, sd: Path, data: Path, out: Path, iou: float = 0.6) -> 
     return torch.load(out, weights_only=False)
 
 
-def test_protocol_yolov5_equals_yolov5_val(yolov5_ref, anchor_checkpoint):
+@pytest.fixture(scope="module")
+def ours_yolov5(anchor_checkpoint):
+    """``validate(..., protocol="yolov5")`` on the fixture: YOLOv5's settings on ultralytics' validator."""
+    tmp, data, ckpt, _ = anchor_checkpoint
+    return validate(str(ckpt), str(data), batch=16, project=str(tmp / "runs"), name="ours", protocol="yolov5")
+
+
+def test_protocol_yolov5_equals_yolov5_val(yolov5_ref, anchor_checkpoint, ours_yolov5):
     tmp, data, ckpt, sd = anchor_checkpoint
-    ours = validate(str(ckpt), str(data), batch=16, project=str(tmp / "runs"), name="ours", protocol="yolov5")
+    ours = ours_yolov5
     theirs = yolov5_val(yolov5_ref, sd, data, tmp / "theirs.pt")
-    assert theirs["mAP50"] > 0  # detections that match
-    for k in ("mAP50", "mAP50-95"):  # issue 27's bound. The fixture is an early checkpoint (tests/fixtures/README.md):
-        # every image fills max_det 300 with near-equal low-confidence boxes, so the figures are tiny (about 0.0005 vs
-        # 0.0016 mAP50) and tie-breaking among them moves them by a factor; a converged fixture would tighten this
+    # a converged checkpoint, so the bound below compares real detections
+    assert theirs["mAP50-95"] > MIN_MAP and ours["mAP50-95"] > MIN_MAP, (ours["mAP50-95"], theirs["mAP50-95"])
+    for k in ("mAP50", "mAP50-95"):  # issue 27's bound
         assert abs(ours[k] - theirs[k]) <= 0.005, (k, ours[k], theirs[k])
     written = json.loads((Path(ours["save_dir"]) / "metrics.json").read_text())
     assert written["protocol"] == "yolov5" and written["head"] == "anchor"
@@ -80,8 +90,12 @@ def test_protocol_yolov5_equals_yolov5_val(yolov5_ref, anchor_checkpoint):
     assert written["fitness"] == "0.1 mAP50 + 0.9 mAP50-95"
 
 
-def test_default_protocol_is_ultralytics_and_says_so(anchor_checkpoint):
+def test_default_protocol_is_ultralytics_and_says_so(anchor_checkpoint, ours_yolov5):
+    """The default protocol validates at NMS IoU 0.7 and matches in the letterboxed image (ultralytics'), and the
+    protocol is observable in the figures: on the converged fixture mAP50-95 moves by several times issue 27's
+    0.005 bound between the two (so a protocol that silently kept ultralytics' settings fails the test above)."""
     tmp, data, ckpt, _ = anchor_checkpoint
     ours = validate(str(ckpt), str(data), batch=16, project=str(tmp / "runs"), name="default")
     assert ours["protocol"] == "ultralytics" and ours["head"] == "anchor"
     assert ours["settings"]["iou"] == 0.7
+    assert abs(ours["mAP50-95"] - ours_yolov5["mAP50-95"]) > IOU_EFFECT, (ours["mAP50-95"], ours_yolov5["mAP50-95"])

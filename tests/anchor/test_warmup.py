@@ -11,6 +11,8 @@ from ultralytics.engine.trainer import BaseTrainer
 from yolo_attn.engine.anchor.trainer import AnchorDetectionTrainer
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "yolov5n-shapes-yolov5.pt"
+FIXTURE_MAP = 0.363  # the fixture's mAP50-95 under --protocol yolov5 (YOLOv5's val.py: 0.364; tests/fixtures/README.md)
+NOISE = 0.05  # our 1-epoch fine-tune over seeds 0-2: 0.363 ± 0.042, lowest 0.318 (docs/YOLOV5.md); issue 27 saw 0.17
 
 
 def warmup(cls, warmup_epochs, epochs, nb):
@@ -31,11 +33,11 @@ def test_anchor_warmup_iterations_are_yolov5s(warmup_epochs, epochs, nb, yolov5,
 
 @pytest.mark.slow
 def test_one_epoch_fine_tune_from_yolov5_weights_warms_up(tmp_path):
-    """``train_attn.py --cfg yolov5n.yaml --anchors --weights <YOLOv5 best.pt> --epochs 1 --protocol yolov5``: it trains
-    and the single epoch runs inside YOLOv5's 100-iteration warm-up (the last step's lr: 0.01 x 24/100 on the weights,
-    the bias lr falling from 0.1; ultralytics' own would have run the whole epoch at 0.01), as YOLOv5's own fine-tune
-    does. The fixture is an early checkpoint (tests/fixtures/README.md): its mAP is too small to check "keeps its mAP
-    within noise" here, so the run's start is checked instead."""
+    """``train_attn.py --cfg yolov5n.yaml --anchors --weights <YOLOv5 best.pt> --epochs 1 --protocol yolov5``: the
+    single epoch runs inside YOLOv5's 100-iteration warm-up (the last step's lr: 0.01 x 24/100 on the weights, the
+    bias lr falling from 0.1; ultralytics' own would have run the whole epoch at 0.01), as YOLOv5's own fine-tune
+    does, and the run keeps the checkpoint's mAP50-95 within noise (issue 27: before, such a fine-tune fell from
+    0.48 to 0.17). NOISE: docs/YOLOV5.md's fine-tune table."""
     import csv
     import json
 
@@ -53,3 +55,4 @@ def test_one_epoch_fine_tune_from_yolov5_weights_warms_up(tmp_path):
     assert row["lr/pg0"] == pytest.approx(0.01 * (nb - 1) / 100, rel=1e-3)  # weights with decay
     assert row["lr/pg1"] == pytest.approx(0.01 * (nb - 1) / 100, rel=1e-3)  # norm weights
     assert row["lr/pg2"] == pytest.approx(0.1 + (0.01 - 0.1) * (nb - 1) / 100, rel=1e-3)  # biases, from 0.1
+    assert row["metrics/mAP50-95(B)"] >= FIXTURE_MAP - NOISE, row["metrics/mAP50-95(B)"]  # the checkpoint is kept
