@@ -83,8 +83,10 @@ def test_local_grid_writes_every_cell_and_the_report(grid):
     assert not [r for r in rows if r["module"] == "control"]  # --latency-runs 0: no timing (tests/test_compare_honest.py)
     md = (g / "comparison.md").read_text()
     lines = md.splitlines()
+    table = md.split("Per-class AP50 / AP50-95")[0].splitlines()  # the comparison table, before the per-class one
+    assert "Per-class AP50 / AP50-95" in md  # every cell recorded per_class.json (issue 30)
     for name in NAMES:  # one comparison row per config (one seed each), one cells row per cell
-        assert sum(ln.startswith(f"| {name[: -len('-seed0')]} | ") for ln in lines) == 1
+        assert sum(ln.startswith(f"| {name[: -len('-seed0')]} | ") for ln in table) == 1
         assert sum(ln.startswith(f"| {name} | finished |") for ln in lines) == 1
     assert "## Cells" in md
     # progress lines while it ran, and the final count

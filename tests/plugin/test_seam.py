@@ -2,6 +2,7 @@
 around parse_model (before and after ours), the import-time self-test, and a failed install that changes nothing."""
 
 import ast
+import re
 import functools
 import subprocess
 import sys
@@ -36,9 +37,13 @@ def test_registry_imports_neither_ultralytics_nor_the_hook():
 
 def test_only_the_hook_touches_ultralytics_internals():
     """``sys._getframe`` and ``ultralytics.nn.tasks`` appear in hook.py and nowhere else in the seam."""
-    for f in ("registry.py", "__init__.py", "plugin/safe_load.py"):
+    for f in ("registry.py", "__init__.py"):
         text = (PKG / f).read_text()
         assert "_getframe" not in text and "nn.tasks" not in text, f
+    # safe_load.py routes ultralytics' checkpoint loader (tasks.torch_safe_load) through ours: that and nothing more
+    safe_load = (PKG / "plugin" / "safe_load.py").read_text()
+    assert "_getframe" not in safe_load
+    assert set(re.findall(r"tasks\.(\w+) = ", safe_load)) == {"torch_safe_load"}, safe_load
     assert "sys._getframe(1)" in (PKG / "plugin" / "hook.py").read_text()
 
 

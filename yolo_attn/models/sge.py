@@ -42,11 +42,14 @@ class SGE(nn.Module):
     def spatial_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-pixel weights in (0, 1) for each group, shape (B, G, H, W)."""
         b, c, h, w = x.shape
-        xg = x.reshape(b * self.groups, c // self.groups, h, w)
+        # the statistics in fp32: x * mean(x) overflows fp16 for |x| ~ 1e4 (autocast or .half() models)
+        xg = x.float().reshape(b * self.groups, c // self.groups, h, w)
         t = (xg * xg.mean((2, 3), keepdim=True)).sum(1).reshape(b * self.groups, h * w)
         t = t - t.mean(1, keepdim=True)
-        t = t / (t.std(1, keepdim=True) + 1e-5)  # unbiased std, as the official code (NaN on a 1x1 map, as there)
-        return torch.sigmoid(t.reshape(b, self.groups, h, w) * self.weight + self.bias)
+        # unbiased std, as the official code; a 1x1 map has none (the official code gives NaN there): t is 0 then
+        std = t.std(1, keepdim=True) if h * w > 1 else torch.zeros_like(t)
+        t = t / (std + 1e-5)
+        return torch.sigmoid(t.reshape(b, self.groups, h, w) * self.weight + self.bias).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
