@@ -134,7 +134,7 @@ def yolov5_format(d: dict, nc: int | None = None) -> dict:
             raise UsageError(f"model yaml: scale {scale!r} is not one of its scales {list(scales)}; set scale: n/s/m/l/x")
         depth, width, max_channels = scales[scale]
         d["depth_multiple"], d["width_multiple"] = depth, width
-        widest = max((r[3][0] for r in d["backbone"] + d["head"] if r[3] and isinstance(r[3][0], int)), default=0)
+        widest = max((r[3][0] for r in model_rows(d) if r[3] and isinstance(r[3][0], int)), default=0)
         if widest * width > max_channels:  # YOLOv5 has no channel cap: the models would differ
             raise UsageError(f"model yaml: scale {scale} caps channels at {max_channels} (ultralytics), YOLOv5 does "
                              f"not ({widest} x {width}); this model has no YOLOv5 counterpart")

@@ -78,12 +78,13 @@ class YOLOv5Adapter:
         in one message (instead of YOLOv5's ``NameError`` from ``eval``), bad ``from`` indices named per layer, and
         the unread-layer warning."""
         from yolo_attn.graph.checks import check_graph
+        from yolo_attn.graph.rows import model_rows
         from yolo_attn.plugin.hook import raise_unknown_names
 
         if not isinstance(d, dict):
             return
         ns = vars(self.yolo)
-        rows = list(d.get("backbone") or []) + list(d.get("head") or [])
+        rows = model_rows(d)
         unknown = [(i, r) for i, r in enumerate(rows) if isinstance(r, (list, tuple)) and len(r) == 4
                    and isinstance(r[2], str) and not r[2].startswith(("nn.", "torch.")) and r[2] not in ns]
         named = dict(d, yaml_file=yaml_file)
