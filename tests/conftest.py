@@ -8,6 +8,12 @@ import tempfile
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo_attn_cfg_"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# pytest-xdist: each worker (and the processes its tests start) gets its share of the cores for torch's threads, the
+# way Ray gives a trial its CPUs; two workers at two threads each on a 2-core machine spend their time waiting on each
+# other. yolo_attn.plugin.threads.cpu_threads honours the cap; tests of the thread logic set their own.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    os.environ.setdefault("OMP_NUM_THREADS",
+                          str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -151,7 +157,14 @@ def _starts_processes(item) -> bool:
     return any(_SPAWNS.search(s) or (pattern and pattern.search(s)) for s in sources)
 
 
+_RAY = re.compile(r"\bray\b|\binit_ray\b|\brun_grid\b|\brun_search\b|\bmain_search\b|ablate_attn")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("subprocess") is None and _starts_processes(item):
             item.add_marker(pytest.mark.subprocess)
+        # pytest-xdist (--dist loadgroup): tests that start a local Ray cluster run one after another on one worker,
+        # so two clusters never compete for the same cores and memory
+        if _RAY.search(_source(getattr(item, "function", None))) or "tests/grid/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("ray"))

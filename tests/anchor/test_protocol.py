@@ -99,3 +99,18 @@ def test_default_protocol_is_ultralytics_and_says_so(anchor_checkpoint, ours_yol
     assert ours["protocol"] == "ultralytics" and ours["head"] == "anchor"
     assert ours["settings"]["iou"] == 0.7
     assert abs(ours["mAP50-95"] - ours_yolov5["mAP50-95"]) > IOU_EFFECT, (ours["mAP50-95"], ours_yolov5["mAP50-95"])
+
+
+def test_yolov5_checkpoint_validates_at_its_training_size(tmp_path, log_lines):
+    """A checkpoint saved by YOLOv5's train.py validates at its ``opt.imgsz`` (128 for the fixture) without
+    ``--imgsz``, as our own checkpoints validate at their ``train_args`` size, and the conversion line says so;
+    ``--imgsz`` still wins. (Before, it validated at 640 and the fixture's mAP50-95 fell from 0.363.)"""
+    data = shapes_copy(tmp_path)
+    own = validate(str(YOLOV5_TRAINED), str(data), batch=16, project=str(tmp_path / "runs"), name="own",
+                   protocol="yolov5")
+    assert own["imgsz"] == 128
+    assert abs(own["mAP50-95"] - 0.363) < 0.005, own  # the fixture's figure at its own size (tests/fixtures/README.md)
+    assert any("trained at imgsz 128 (its opt.imgsz)" in line for line in log_lines), log_lines
+    given = validate(str(YOLOV5_TRAINED), str(data), imgsz=160, batch=16, project=str(tmp_path / "runs"),
+                     name="given", protocol="yolov5")
+    assert given["imgsz"] == 160

@@ -157,8 +157,9 @@ def _yolov5_ckpt(path: str, label: str) -> dict:
     model, fused = yolov5_to_model(ck, label)
     LOGGER.info(f"{label}: a YOLOv5 checkpoint ({ck.layout} layout, ckpt['{ck.entry}']{', fused' * fused}, nc {ck.nc}) "
                 "read without its code and converted in memory to yolo_attn's anchor-based model (yolo_attn.anchor, "
-                "YOLOv5's head)")
-    return {"model": model, "ema": None, "epoch": -1, "train_args": {}, "yolov5": ck}
+                "YOLOv5's head)" + (f"; trained at imgsz {ck.train_imgsz} (its opt.imgsz)" if ck.train_imgsz else ""))
+    train_args = {"imgsz": ck.train_imgsz} if ck.train_imgsz else {}  # val_attn.py's default size, as for our own
+    return {"model": model, "ema": None, "epoch": -1, "train_args": train_args, "yolov5": ck}
 
 
 def _check_nc(ckpt, label: str) -> None:

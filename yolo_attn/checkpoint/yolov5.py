@@ -253,6 +253,7 @@ class YOLOv5Checkpoint:
     classes: dict = field(default_factory=dict)
     layout: str = "repository"
     epoch: int | None = None
+    train_imgsz: int | None = None  # opt.imgsz (opt.img_size before v5.0) of the YOLOv5 run that saved it
 
     @property
     def model_class(self) -> str:
@@ -326,7 +327,19 @@ def read_yolov5_checkpoint(path) -> YOLOv5Checkpoint:
         stride=stride, entry=entry, classes=classes,
         layout="packaged" if any(m.startswith("yolov5.") for m in mods if m in HEAD_MODULES) else "repository",
         epoch=ckpt.get("epoch") if isinstance(ckpt.get("epoch"), int) else None,
+        train_imgsz=_train_imgsz(ckpt.get("opt")),
     )
+
+
+def _train_imgsz(opt) -> int | None:
+    """The training image size in ``ckpt['opt']`` (train.py's ``vars(opt)``): ``imgsz`` (an int since v5.0) or
+    ``img_size`` (``[train, test]`` before); None when absent or not a plausible size."""
+    if not isinstance(opt, dict):
+        return None
+    size = opt.get("imgsz", opt.get("img_size"))
+    if isinstance(size, (list, tuple)) and size:
+        size = size[0]
+    return size if isinstance(size, int) and not isinstance(size, bool) and 32 <= size <= 8192 else None
 
 
 def read_yolov5_checkpoint_or_usage_error(ckpt, label: str | None = None) -> YOLOv5Checkpoint:

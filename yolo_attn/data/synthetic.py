@@ -131,7 +131,21 @@ def _complete(root: Path, yaml_file: Path, spec: dict) -> bool:
 def write_set(root: Path, yaml_file: Path, spec: dict, names, sample, stream, title: str) -> Path:
     """Write ``spec['n_train']``/``spec['n_val']`` images and label files drawn by ``sample(rng, spec['imgsz'])``
     (``rng = RandomState(stream(split_id))``: train and val use independent streams), then the dataset yaml, last and
-    atomically: its presence marks a complete set. Shared by the detection, segmentation and hard generators."""
+    atomically: its presence marks a complete set. Shared by the detection, segmentation and hard generators.
+
+    Processes that start on the same set at once (a grid's trials, parallel test workers) take turns through a lock
+    file beside ``root``; whoever comes second finds the set complete and writes nothing, so no process ever reads an
+    image another one is rewriting."""
+    from filelock import FileLock  # a torch dependency
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root.parent / f".{root.name}.lock")):
+        if yaml_file.is_file() and (yaml.safe_load(yaml_file.read_text()) or {}).get("generator") == spec:
+            return yaml_file
+        return _write_set(root, yaml_file, spec, names, sample, stream, title)
+
+
+def _write_set(root: Path, yaml_file: Path, spec: dict, names, sample, stream, title: str) -> Path:
     for split_id, split in enumerate(("train", "val")):
         (root / "images" / split).mkdir(parents=True, exist_ok=True)
         (root / "labels" / split).mkdir(parents=True, exist_ok=True)
