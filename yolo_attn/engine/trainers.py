@@ -11,12 +11,14 @@ with ultralytics' ``guess_model_task`` and ``check_task`` rejects the others bef
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ultralytics.cfg import DEFAULT_CFG
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.models.yolo.segment import SegmentationTrainer
-from ultralytics.utils import RANK
+from ultralytics.utils import LOGGER, RANK
+from ultralytics.utils.torch_utils import unwrap_model
 
 import yolo_attn  # noqa: F401  (registers the modules; also in DDP workers, which import this module)
 from yolo_attn.plugin.threads import use_all_cores
@@ -58,8 +60,27 @@ class TransferMixin:
         if weights:
             given = getattr(self.args, "pretrained", None)
             label = f"--weights {given}" if isinstance(given, (str, Path)) and not self.args.resume else None
-            load_weights(model, weights, verbose=verbose, label=label)
+            self.transfer_report = load_weights(model, weights, verbose=verbose, label=label)
         return model
+
+    def set_class_weights(self):
+        """After the dataloaders, before the EMA copy: when ``--weights`` left attention layers untrained, re-estimate
+        the BatchNorm statistics they make stale (``graph/transfer/recalibrate.py``) on training batches, unless
+        ``YOLO_ATTN_BN_RECALIBRATE=0``."""
+        super().set_class_weights()
+        new = (getattr(self, "transfer_report", None) or {}).get("new_layer_indices")
+        if not new or self.resume or os.environ.get("YOLO_ATTN_BN_RECALIBRATE", "1") == "0":
+            return
+        from yolo_attn.graph.transfer.recalibrate import recalibrate_bn
+
+        model = unwrap_model(self.model)
+        images = (self.preprocess_batch(batch)["img"] for batch in self.train_loader)
+        done = recalibrate_bn(model, new, images)
+        if done["bn"]:
+            LOGGER.info(f"BatchNorm statistics re-estimated on {done['batches']} training batches for the "
+                        f"{done['bn']} BatchNorm layers fed by the new attention layer{'s' * (len(new) != 1)} "
+                        f"{', '.join(map(str, new))} (layers {done['layers'][0]}-{done['layers'][-1]}); weights "
+                        "unchanged (YOLO_ATTN_BN_RECALIBRATE=0 turns this off)")
 
 
 class _AttnTrainerMixin:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 __all__ = ("model_rows", "is_attention", "from_entries", "from_indices", "AttentionSlot", "strip_attention",
-           "base_layout", "flow_text", "write_rows_yaml")
+           "base_layout", "new_attention_layers", "flow_text", "write_rows_yaml")
 
 
 def model_rows(d: dict) -> list:
@@ -81,6 +81,14 @@ def base_layout(d: dict) -> list:
     if not isinstance(d, dict) or "backbone" not in d:
         raise ValueError("expected an ultralytics model dict with 'backbone' and 'head' (yaml_model_load or model.yaml)")
     return strip_attention(d)[0]
+
+
+def new_attention_layers(dst_layout: list, src_layout: list, carried=lambda pos: True) -> list[int]:
+    """Indices of the destination's attention layers that start untrained: no same module at the same base position
+    in the source (``carried(pos)`` may refuse a slot the source has, e.g. for another class there). Parameter-free
+    layers (SimAM) count too: they change what the layers after them see all the same."""
+    have = set(src_layout)
+    return [i for i, pos in enumerate(dst_layout) if not isinstance(pos, int) and not (pos in have and carried(pos))]
 
 
 def flow_text(value) -> str:

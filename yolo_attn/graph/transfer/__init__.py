@@ -27,7 +27,7 @@ from ultralytics.nn.modules import Detect
 from ultralytics.utils import LOGGER
 
 from yolo_attn.errors import UsageError
-from yolo_attn.graph.rows import base_layout
+from yolo_attn.graph.rows import base_layout, new_attention_layers
 
 __all__ = ("tensor_signature", "is_yolov5_weights", "check_transfer", "load_weights")
 
@@ -154,6 +154,7 @@ def load_weights(model, ckpt, verbose: bool = True, label: str | None = None) ->
         new_layers=len({k.split(".")[1] for k in new_keys}),
         missed=[k for k in base_keys if k not in copied],
         source=label,
+        new_layer_indices=new_attention_layers(dst_layout, src_layout),
     )
     report["percent"] = 100.0 * report["transferred"] / max(report["base_total"], 1)
     if verbose:

@@ -25,7 +25,7 @@ from ultralytics.utils import LOGGER
 from yolo_attn.checkpoint.yolov5 import YOLOv5Checkpoint, read_yolov5_checkpoint_or_usage_error
 from yolo_attn.errors import UsageError
 from yolo_attn.graph.rows import AttentionSlot
-from yolo_attn.graph.rows import base_layout
+from yolo_attn.graph.rows import base_layout, new_attention_layers
 
 __all__ = ("load_yolov5_weights", "check_yolov5_transfer", "read_checkpoint_or_usage_error")
 
@@ -105,6 +105,8 @@ def _plan(model, ck: YOLOv5Checkpoint, label: str):
                 raise UsageError(_mismatch(label, ck, model, f"base layer {pos} ({type(model.model[i]).__name__}) "
                                                              f"has {name} {what} in the model"))
     r["new_layers"] = len(new_layers)
+    r["new_layer_indices"] = new_attention_layers(
+        dst_layout, src_layout, lambda pos: ck.classes.get(str(src_layout.index(pos)), "").endswith("." + pos.module))
     r.update(percent=100.0 * r["transferred"] / max(r["base_total"], 1), source=label, checkpoint_nc=ck.nc,
              head="anchor" if anchor else "v5u",
              format=f"YOLOv5 checkpoint ({ck.layout} layout: {ck.model_class}, '{ck.entry}', nc {ck.nc})")
