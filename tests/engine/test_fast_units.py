@@ -199,3 +199,19 @@ def test_anchor_trainer_scales_loss_gains_at_the_run_image_size(imgsz):
     assert hyp["cls"] == pytest.approx(0.5 * 3 / 80 * 3 / 2)
     assert hyp["obj"] == pytest.approx(0.7 * (side / 640) ** 2 * 3 / 2)
     assert "noautoanchor" not in hyp and hyp["anchor_t"] == 4.0
+
+
+def test_resume_checks_the_recorded_data_set_first(tmp_path):
+    """``--resume`` of a run whose data set has gone: one ``UsageError`` naming the recorded path and the way on
+    (before: ultralytics' traceback once the trainer had started). A run with its data in place passes."""
+    from yolo_attn.data.synthetic import make_dataset
+    from yolo_attn.engine.train import _check_resume_data
+    from yolo_attn.errors import UsageError
+
+    gone = tmp_path / "gone" / "shapes.yaml"
+    with pytest.raises(UsageError, match=r"--resume last\.pt: the run's data set .*gone.*is gone or incomplete .*"
+                                         r"--weights last\.pt --data NEW\.yaml"):
+        _check_resume_data("last.pt", {"train_args": {"data": str(gone)}})
+    here = make_dataset(tmp_path / "here", n_train=2, n_val=2, imgsz=32)
+    _check_resume_data("last.pt", {"train_args": {"data": str(here)}})
+    _check_resume_data("last.pt", {"train_args": {}})  # nothing recorded: ultralytics' own default applies

@@ -87,9 +87,8 @@ def _one_error_line(r, case):
     assert len(errors) == 1, (case, out)
 
 
-@pytest.mark.xfail(strict=True, reason="known defect found by issue 29: train_attn.py --resume of a run whose data "
-                   "set has gone ends in ultralytics' traceback (exit 1), not one error line (exit 2)")
 def test_resume_with_its_data_gone_is_one_error_line(runs):
+    """Found by issue 29 (it ended in ultralytics' traceback, exit 1): the recorded data set is checked first."""
     data = runs["data"]
     moved = data.parent.with_name("data-gone")
     data.parent.rename(moved)
@@ -99,6 +98,7 @@ def test_resume_with_its_data_gone_is_one_error_line(runs):
     finally:
         moved.rename(data.parent)
     _one_error_line(r, "--resume with the data set gone")
+    assert "the run's data set" in r.stderr and "--weights" in r.stderr, r.stderr[-1500:]
 
 
 def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(runs):
@@ -128,13 +128,14 @@ def test_refusals_and_failures_before_training_leave_run_folders_byte_identical(
         _one_error_line(r, case)
         for d in folders:
             assert tree_hash(d) == before[d], (case, d, r.stderr[-1500:])
-    # a resumable run whose data has gone: ultralytics fails after rewriting args.yaml and labels.jpg
+    # a resumable run whose data has gone: refused before the trainer starts (ultralytics would fail after rewriting
+    # args.yaml and labels.jpg)
     data.parent.rename(moved)
     try:
         for last in (runs["interrupted"] / "weights" / "last.pt", copy / "weights" / "last.pt"):
             r = _script("train_attn.py", "--resume", last, "--device", "cpu", cwd=tmp)
-            # not yet one error line (test_resume_with_its_data_gone_is_one_error_line, a known defect)
-            assert r.returncode != 0 and "does not exist" in r.stderr, r.stdout[-1500:] + r.stderr[-1500:]
+            _one_error_line(r, ("--resume, data gone", last))
+            assert "the run's data set" in r.stderr, r.stderr[-1500:]
             for d in folders:
                 assert tree_hash(d) == before[d], (last, d, r.stderr[-1500:])
     finally:

@@ -150,6 +150,7 @@ def _resume(last: str, device, workers, compile_modules: bool) -> Path:
             f"with val_attn.py, or train further from it with --weights {best}; to mark it finished run: python -m "
             f"yolo_attn.engine.finalise {run} (an ablation grid rerun does this itself)"
         )
+    _check_resume_data(last, ckpt)
     task = check_task(task_of(ckpt), f"--resume {last}")
     trainer = trainer_for(task, ckpt)
     del ckpt
@@ -165,6 +166,21 @@ def _resume(last: str, device, workers, compile_modules: bool) -> Path:
     with guard_run(model, run.parent, keep=[run]):
         model.train(resume=True, trainer=trainer, **extra)
     return Path(model.trainer.save_dir)
+
+
+def _check_resume_data(last: str, ckpt: dict) -> None:
+    """A resumed run reads its data set from the path its checkpoint recorded; a data set moved or deleted since is
+    one ``UsageError`` here, not ultralytics' traceback after the trainer started."""
+    data = (ckpt.get("train_args") or {}).get("data")
+    if not data:
+        return
+    try:
+        resolve_data(str(data))
+    except UsageError as e:
+        raise UsageError(
+            f"--resume {last}: the run's data set {data} is gone or incomplete ({e}). Put it back where it was "
+            f"(a resumed run reads the path its checkpoint recorded), or train on in a new run from the data where it "
+            f"is now: --weights {last} --data NEW.yaml") from None
 
 
 def _attn_cfgs(cfgs: list[str], attn, at, attn_args, project: str) -> list[str]:
