@@ -215,3 +215,17 @@ def test_resume_checks_the_recorded_data_set_first(tmp_path):
     here = make_dataset(tmp_path / "here", n_train=2, n_val=2, imgsz=32)
     _check_resume_data("last.pt", {"train_args": {"data": str(here)}})
     _check_resume_data("last.pt", {"train_args": {}})  # nothing recorded: ultralytics' own default applies
+
+
+def test_resume_refuses_before_the_trainer_when_the_data_has_gone(tmp_path, monkeypatch):
+    """``train(resume=...)`` itself makes the check (the checkpoint read is stubbed: epoch 1 of 3, optimizer kept)."""
+    import yolo_attn.engine.train as engine_train
+    from yolo_attn.errors import UsageError
+
+    last = tmp_path / "run" / "weights" / "last.pt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"")
+    ckpt = {"epoch": 1, "optimizer": {"state": {}}, "train_args": {"data": str(tmp_path / "gone.yaml"), "epochs": 3}}
+    monkeypatch.setattr(engine_train, "check_weights", lambda path: ckpt)
+    with pytest.raises(UsageError, match="the run's data set"):
+        engine_train.train(resume=str(last))
