@@ -119,7 +119,12 @@ def test_trainer_recalibrates_before_the_ema_copy_and_says_so(plain_ckpt, log_li
     kept = m.model[19].bn.running_mean.clone()
     t.set_class_weights()
     assert torch.equal(kept, m.model[19].bn.running_mean)
-    t.transfer_report = {**report, "new_layer_indices": []}  # nothing new: nothing done
     monkeypatch.delenv("YOLO_ATTN_BN_RECALIBRATE")
+    t.resume = True  # a resumed run has trained statistics of its own: kept
+    t.train_loader = [{"img": torch.rand(2, 3, 64, 64) * 3} for _ in range(3)]
+    t.set_class_weights()
+    assert torch.equal(kept, m.model[19].bn.running_mean)
+    t.resume = False
+    t.transfer_report = {**report, "new_layer_indices": []}  # nothing new: nothing done
     t.set_class_weights()
     assert torch.equal(kept, m.model[19].bn.running_mean)
