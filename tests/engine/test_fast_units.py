@@ -229,3 +229,15 @@ def test_resume_refuses_before_the_trainer_when_the_data_has_gone(tmp_path, monk
     monkeypatch.setattr(engine_train, "check_weights", lambda path: ckpt)
     with pytest.raises(UsageError, match="the run's data set"):
         engine_train.train(resume=str(last))
+
+
+@pytest.mark.parametrize("opt, size", [
+    ({"imgsz": 128}, 128),  # train.py since v5.0
+    ({"img_size": [640, 320]}, 640),  # before v5.0: [train, test]
+    ({"imgsz": True}, None), ({"imgsz": 10 ** 6}, None), ({"imgsz": 16}, None), ({"imgsz": "640"}, None),
+    ({}, None), (None, None), ("opt", None),
+])
+def test_yolov5_training_size_is_read_from_opt_only_when_plausible(opt, size):
+    from yolo_attn.checkpoint.yolov5 import _train_imgsz
+
+    assert _train_imgsz(opt) == size
