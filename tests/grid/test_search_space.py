@@ -1,6 +1,8 @@
 """The search's space (module-argument ranges by parameter name), its yamls, top-k selection and the epoch budget
 stopper (no training here)."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 from ultralytics.nn.tasks import DetectionModel
@@ -66,3 +68,37 @@ def test_epoch_budget_stops_everything_once_spent():
     assert not s.stop_all()
     s("a", {"epoch": 3})
     assert s.stop_all()
+
+
+def _results(run_dir: Path, epochs: int):
+    run_dir.mkdir(parents=True)
+    rows = ["epoch,metrics/mAP50(B),metrics/mAP50-95(B)"] + [f"{e},0.5,0.3" for e in range(1, epochs + 1)]
+    (run_dir / "results.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_a_full_length_chosen_trial_is_its_seeds_confirmation_run_counted_once(tmp_path):
+    """The confirmation takes over a chosen trial that ran to the full length (same command and seed) instead of
+    training it again; the budget counts its epochs once, in the search, on the first run and on a rerun alike. A
+    trial stopped early is retrained."""
+    from yolo_attn.grid.cells import Cell
+    from yolo_attn.grid.confirm import _budget, _reused, confirm_cells, reuse_full_trials
+
+    grid = tmp_path / "grid"
+    full = Cell("a-seed0", str(grid / "cfg" / "a.yaml"), "SE", "neck", 0, str(grid / "search" / "a-seed0"), ())
+    short = Cell("b-seed0", str(grid / "cfg" / "b.yaml"), "CBAM", "neck", 0, str(grid / "search" / "b-seed0"), ())
+    _results(Path(full.run_dir), 15)
+    _results(Path(short.run_dir), 6)
+    records = [{"trial": "a-seed0", "epochs": 15, "last_mAP50-95": 0.3, "status": "completed"},
+               {"trial": "b-seed0", "epochs": 6, "last_mAP50-95": 0.2, "status": "stopped early"}]
+    by_name = {c.name: c for c in (full, short)}
+    conf = confirm_cells("yolov5n.yaml", records, by_name, [0, 1, 2], grid / "confirm", [])
+    assert reuse_full_trials(records, by_name, conf) == ["a-seed0"]  # only a's seed 0; b is retrained
+    assert (grid / "confirm" / "a-seed0" / "results.csv").read_text() == (Path(full.run_dir) / "results.csv").read_text()
+    assert not (grid / "confirm" / "b-seed0").exists()
+    for c in conf:  # the confirmation grid trains the rest: 8 cells of 15 epochs
+        if not Path(c.run_dir).exists():
+            _results(Path(c.run_dir), 15)
+    assert reuse_full_trials(records, by_name, conf) == []  # a rerun copies nothing again
+    budget = _budget(records, conf, 2, 15, 3, _reused(grid, conf))
+    assert budget["search_epochs"] == 21 and budget["confirm_epochs"] == 8 * 15
+    assert budget["full_grid_epochs"] == 3 * 15 * 3 and budget["reused"] == ["a-seed0"]

@@ -15,7 +15,9 @@ from yolo_attn.errors import UsageError
 from yolo_attn.grid.cells import Cell, best_metrics
 from yolo_attn.grid.space import parse_ranges, point_dict, search_space, write_point_cfg
 
-__all__ = ("space_cells", "top_k", "confirm_cells", "write_search_report", "main_search")
+REUSED_FILE = "reused_from_search.json"  # confirmation cells copied from full-length search trials
+
+__all__ = ("space_cells", "top_k", "confirm_cells", "reuse_full_trials", "write_search_report", "main_search")
 
 
 def _cell(cfg: str, point, seed: int, folder: Path, common: list[str]) -> Cell:
@@ -57,12 +59,45 @@ def confirm_cells(base: str, chosen: list[dict], by_name: dict, seeds: list[int]
     return cells
 
 
-def _budget(records, confirm: list[Cell], n_points: int, epochs: int, seeds: int) -> dict:
+def reuse_full_trials(chosen: list[dict], by_name: dict, confirm: list[Cell]) -> list[str]:
+    """A chosen trial that the scheduler let run to the full length is the confirmation run of its seed: the same
+    command (config, seed, every setting; only the project folder differs), so its folder is copied into the
+    confirmation grid, which then skips that cell as finished, instead of training it a second time. Returns the
+    names of the confirmation cells taken over (a cell already there is left alone)."""
+    import json
+    import shutil
+
+    reused = []
+    for r in chosen:
+        if r["status"] != "completed":
+            continue
+        trial = by_name[r["trial"]]
+        for c in confirm:
+            if c.base == trial.base and c.seed == trial.seed and not Path(c.run_dir).exists():
+                Path(c.run_dir).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(trial.run_dir, c.run_dir)
+                reused.append(c.name)
+    if reused:  # remembered, so a rerun of the finished search counts the epochs the same way
+        record = Path(confirm[0].run_dir).parent / REUSED_FILE
+        before = json.loads(record.read_text()) if record.is_file() else []
+        record.write_text(json.dumps(sorted(set(before) | set(reused))))
+    return reused
+
+
+def _reused(grid_dir: Path, confirm: list[Cell]) -> list[str]:
+    import json
+
+    record = grid_dir / "confirm" / REUSED_FILE
+    names = json.loads(record.read_text()) if record.is_file() else []
+    return [c.name for c in confirm if c.name in names]
+
+
+def _budget(records, confirm: list[Cell], n_points: int, epochs: int, seeds: int, reused=()) -> dict:
     search = sum(r["epochs"] for r in records)
-    conf = sum(best_metrics(c.run_dir).get("epochs", 0) for c in confirm)
+    conf = sum(best_metrics(c.run_dir).get("epochs", 0) for c in confirm if c.name not in set(reused))
     full = (n_points + 1) * epochs * seeds
     return {"search_epochs": search, "confirm_epochs": conf, "total_epochs": search + conf, "full_grid_epochs": full,
-            "fraction": (search + conf) / full if full else None}
+            "fraction": (search + conf) / full if full else None, "reused": list(reused)}
 
 
 def write_search_report(grid_dir: Path, records: list[dict], budget: dict, rows: list[dict], wall: float) -> dict:
@@ -81,7 +116,10 @@ def write_search_report(grid_dir: Path, records: list[dict], budget: dict, rows:
     frac = "" if budget["fraction"] is None else f" = {budget['fraction']:.0%} of"
     lines += ["", f"Epochs: search {budget['search_epochs']} + confirmation {budget['confirm_epochs']} = "
               f"{budget['total_epochs']}{frac} a full grid of the same space over the confirmation seeds "
-              f"({budget['full_grid_epochs']} epochs). Wall time of this invocation: {wall:.0f} s.", "",
+              f"({budget['full_grid_epochs']} epochs). Wall time of this invocation: {wall:.0f} s." +
+              (f" The confirmation took over {len(budget['reused'])} full-length search trial(s) as its run(s) of the "
+               f"same seed ({', '.join(budget['reused'])}: same command), counted once, in the search."
+               if budget.get("reused") else ""), "",
               "## Confirmed (top-k and the base over the confirmation seeds)", "",
               "| config | module | seeds | mAP50-95 | Δ mAP50-95 [95 % CI] | note |", "|---|---|---|---|---|---|"]
     for r in rows:
@@ -124,13 +162,17 @@ def main_search(args, common: list[str], modules: list[str], ats: list[str], gri
                                                 for r in chosen) + f" and the base over seeds {args.confirm_seeds}")
         conf = confirm_cells(args.base, chosen, {c.name: c for c in cells}, args.confirm_seeds,
                              grid_dir / "confirm", common)
+        reused = reuse_full_trials(chosen, {c.name: c for c in cells}, conf)
+        if reused:
+            print(f"search: {', '.join(reused)} = the search's full-length trial (same command and seed), not trained "
+                  "again")
         status = run_grid(conf, grid_dir / "confirm", train_argv=train_argv, cpus_per_trial=cpus, gpus_per_trial=gpus,
                           max_concurrent=args.max_concurrent, retries=args.retries, address=args.ray_address)
         if status.pop("_interrupted", False):
             raise KeyboardInterrupt
         rows = compare(grid_dir / "confirm", device=args.latency_device, latency_runs=args.latency_runs,
                        retime=args.retime)["rows"]
-        budget = _budget(records, conf, len(points), epochs, len(args.confirm_seeds))
+        budget = _budget(records, conf, len(points), epochs, len(args.confirm_seeds), _reused(grid_dir, conf))
         files = write_search_report(grid_dir, records, budget, rows, time.time() - t0)
     print(files["md"].read_text())
     return {"trials": records, "chosen": chosen, "rows": rows, "budget": budget, "files": files}
