@@ -168,3 +168,33 @@ def pytest_collection_modifyitems(config, items):
         # so two clusters never compete for the same cores and memory
         if _RAY.search(_source(getattr(item, "function", None))) or "tests/grid/" in item.nodeid:
             item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+# ------------------------------------------------------------------------ pytest-xdist: shared files made once
+def _warm_embedded_sets() -> None:
+    """The embedded sets and ultralytics' label caches (``labels/*.cache``), made once by the controller before
+    the workers start: two workers' first trainings would otherwise scan the same set at the same moment, and
+    ultralytics' cache writer (unlink, then write) is not safe against a second process doing the same."""
+    from ultralytics.cfg import get_cfg
+    from ultralytics.data import build_yolo_dataset
+    from ultralytics.data.utils import check_det_dataset
+
+    from yolo_attn.data.embedded import EMBEDDED, embedded_dataset
+
+    level = LOGGER.level
+    LOGGER.setLevel(logging.WARNING)  # quiet: the run's output ends with pytest's summary line
+    try:
+        for name in EMBEDDED:
+            data = check_det_dataset(str(embedded_dataset(name)))
+            task = "segment" if name.endswith("seg") else "detect"
+            args = get_cfg(overrides={"task": task, "imgsz": 128, "data": data["yaml_file"]})
+            for split in ("train", "val"):
+                build_yolo_dataset(args, data[split], 16, data, mode=split, stride=32)
+    finally:
+        LOGGER.setLevel(level)
+
+
+def pytest_configure(config):
+    # the controller of an xdist run (workers have PYTEST_XDIST_WORKER set)
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        _warm_embedded_sets()
