@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 __all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS",
            "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS", "ULTRALYTICS_CBAM_READING",
-           "CONV_GROUP_READINGS")
+           "CONV_GROUP_READINGS", "C3_GROUP_READINGS", "PEER_VARIANTS", "variants_text")
 
 _UNSET = object()
 
@@ -189,6 +189,27 @@ SAME_NAME_PEERS: dict[str, str] = {
             "and a biased 7x7 conv) trained another module under this name; yolo_attn builds the paper's CBAM",
 }
 
+# Other code under a name (a peer name, or one of ours that forks define themselves): (who, how it differs from the
+# module built), said in the note of every row naming a peer, and of a row of ours already noted as written for a fork
+# (a channel count read). A row in our own dialect gets no note: nothing in `[-1, 1, SE, [16]]` tells a fork's SE from
+# ours (docs/WILD_YAMLS.md, "what the yaml cannot tell"). tests/graph/test_wild_corpus_2.py holds each against its code.
+PEER_VARIANTS: dict[str, tuple[str, ...]] = {
+    "CoordAtt": ("zesong01/visdrone-yolov8-attention's CoordAtt(channels, reduction=32) has bias-free 1x1 convs (the "
+                 "official code, built here, gives conv1, conv_h and conv_w a bias)",),
+    "CBAM": ("zesong01/visdrone-yolov8-attention's CBAM(channels, reduction=16, kernel_size=7) has a hidden width of "
+             "max(8, c // 16) and a BatchNorm after the spatial conv",),
+    "SE": ("kendyle2702/ultralytics_optimized's SE(c1, reduction=16) has a hidden width of max(c1 // 16, 8)",),
+    "GAM": ("kendyle2702/ultralytics_optimized's GAM(c1, rate=4) pads its 7x7 convs by replicate and has no sigmoid on "
+            "the channel weights",),
+}
+
+
+def variants_text(name: str) -> str:
+    """The note's words for the other code under ``name`` (``PEER_VARIANTS``), or ''."""
+    variants = PEER_VARIANTS.get(name) if isinstance(name, str) else None
+    return f"other code under the name {name}: {'; '.join(variants)}" if variants else ""
+
+
 # An ultralytics-format row CBAM [C] (C the channel count): forks that register ultralytics' own CBAM(c1, kernel_size=7)
 # with args = [c1, *args[1:]] (INVINCIBLE2297/ultralytics_attention ultralytics/nn/tasks.py) built that class
 ULTRALYTICS_CBAM_READING = ("a fork that wires ultralytics' own CBAM(c1, kernel_size=7) (ultralytics.nn.modules.conv) "
@@ -202,3 +223,12 @@ _CONV_GROUP = ("{sig} listed in parse_model's Conv group (args = [c1, c2, *args[
                "builds SE({c1}, reduction={c1}) here; for that reading write [{f}, 1, SE, [{c1}, {c1}]]")
 CONV_GROUP_READINGS: dict[str, str] = {name: _CONV_GROUP.replace("{sig}", sig) for name, sig in (
     ("SE", "SE(c1, r)"), ("SEAttention", "SEAttention(channel, reduction)"))}
+
+# A YOLOv5-format row CBAM [C] (C the channel count) where the fork lists CBAM in parse_model's C3 group (args = [c1,
+# c2, *args[1:]]; args.insert(2, n); n = 1): its CBAM(c1, c2, ratio=16, kernel_size=7), the paper's code, gets the
+# depth-scaled repeat count as ratio, and is built once (frabob2017/yolov5 models/yolo.py, models/common.py)
+C3_GROUP_READINGS: dict[str, OtherReading] = {
+    "CBAM": OtherReading("CBAM(c1, c2, ratio=16, kernel_size=7) listed in parse_model's C3 group (args.insert(2, n), "
+                         "then n = 1) reads the repeat count {written} (depth-scaled: {n}) as ratio and", "CBAM",
+                         "reduction"),
+}
