@@ -222,7 +222,8 @@ ULTRALYTICS_CBAM_READING = ("a fork that wires ultralytics' own CBAM(c1, kernel_
 _CONV_GROUP = ("{sig} listed in parse_model's Conv group (args = [c1, c2, *args[1:]], c2 the width-scaled number) "
                "builds SE({c1}, reduction={c1}) here; for that reading write [{f}, 1, SE, [{c1}, {c1}]]")
 CONV_GROUP_READINGS: dict[str, str] = {name: _CONV_GROUP.replace("{sig}", sig) for name, sig in (
-    ("SE", "SE(c1, r)"), ("SEAttention", "SEAttention(channel, reduction)"))}
+    ("SE", "SE(c1, r)"), ("SEAttention", "SEAttention(channel, reduction)"),
+    ("SElayer", "SElayer(channel, reduction=16)"))}  # the seed's SElayer, as YOLOv5 tutorials list it there
 
 # A YOLOv5-format row CBAM [C] (C the channel count) where the fork lists CBAM in parse_model's C3 group (args = [c1,
 # c2, *args[1:]]; args.insert(2, n); n = 1): its CBAM(c1, c2, ratio=16, kernel_size=7), the paper's code, gets the
