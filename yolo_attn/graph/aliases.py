@@ -189,18 +189,14 @@ SAME_NAME_PEERS: dict[str, str] = {
             "and a biased 7x7 conv) trained another module under this name; yolo_attn builds the paper's CBAM",
 }
 
-# Other code under a name (a peer name, or one of ours that forks define themselves): (who, how it differs from the
-# module built), said in the note of every row naming a peer, and of a row of ours already noted as written for a fork
-# (a channel count read). A row in our own dialect gets no note: nothing in `[-1, 1, SE, [16]]` tells a fork's SE from
-# ours (docs/WILD_YAMLS.md, "what the yaml cannot tell"). tests/graph/test_wild_corpus_2.py holds each against its code.
+# Other code under a peer's name: (who, how it differs from the module built), one line each, said in the note of
+# every row naming that peer (the name tells the row was written for some fork's code). Forks that define their own
+# class under one of *our* names (kendyle2702's SE and GAM, zesong01's CBAM) write rows that are rows of our dialect
+# (`[-1, 1, SE, [16]]`): nothing in them tells the fork's class from ours, and a note on every such row would be on
+# every user's row; docs/WILD_YAMLS.md ("What the yaml cannot tell") lists them instead.
 PEER_VARIANTS: dict[str, tuple[str, ...]] = {
     "CoordAtt": ("zesong01/visdrone-yolov8-attention's CoordAtt(channels, reduction=32) has bias-free 1x1 convs (the "
                  "official code, built here, gives conv1, conv_h and conv_w a bias)",),
-    "CBAM": ("zesong01/visdrone-yolov8-attention's CBAM(channels, reduction=16, kernel_size=7) has a hidden width of "
-             "max(8, c // 16) and a BatchNorm after the spatial conv",),
-    "SE": ("kendyle2702/ultralytics_optimized's SE(c1, reduction=16) has a hidden width of max(c1 // 16, 8)",),
-    "GAM": ("kendyle2702/ultralytics_optimized's GAM(c1, rate=4) pads its 7x7 convs by replicate and has no sigmoid on "
-            "the channel weights",),
 }
 
 

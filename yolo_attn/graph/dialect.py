@@ -147,12 +147,10 @@ def read_row(name: str, args, c1: int, channel_counts, own: bool = False, yolov5
         reading.reasons.append(f"{reading.dropped[0]} is the channel count (fork style{both})")
         if not alias and name in SAME_NAME_PEERS:
             reading.reasons.append(SAME_NAME_PEERS[name])
-        if not alias and variants_text(name):  # a row written for a fork: other forks' code under our name
-            reading.reasons.append(variants_text(name))
         if name == "SimAM" and not rest and yolov5_format:  # YOLOAir's parse_model: SimAM(c1, c2)
             reading.reasons.append(f"YOLOAir's parse_model would pass the output channels as e_lambda "
-                                   f"(SimAM(e_lambda={c1})), which its SimAM code takes as the regulariser and yolo_attn's "
-                                   f"SimAM cannot build (0 < e_lambda < 1)")
+                                   f"(SimAM(e_lambda={c1})), which its SimAM code takes as the regulariser and "
+                                   f"yolo_attn's SimAM cannot build (0 < e_lambda < 1)")
         elif name == "SimAM" and not rest:  # ultralytics-format forks: the official simam_module(channels, e_lambda)
             reading.reasons.append(f"a parse_model that prepends the channels to the official simam_module(channels="
                                    f"None, e_lambda=1e-4) would read {reading.dropped[0]} as e_lambda, which yolo_attn's "
