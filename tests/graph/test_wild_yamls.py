@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from ultralytics.nn.tasks import DetectionModel
 
 from conftest import subprocess_env
@@ -146,7 +147,10 @@ def test_yolov5_format_fork_yaml_builds_yolov5s_plus_the_modules():
                              "style); SElayer is seed 001's name for SE; SElayer(channel, reduction=16) behind a "
                              "parse_model that prepends the channels (args = [ch[f], *args]) reads 512 as "
                              "reduction=512, which yolo_attn cannot build (reduction 512 is larger than the 256 input "
-                             "channels (it would leave 0 hidden units)); built SE(256, reduction=16)")
+                             "channels (it would leave 0 hidden units)); SElayer(channel, reduction=16) listed in "
+                             "parse_model's Conv group (args = [c1, c2, *args[1:]], c2 the width-scaled number) builds "
+                             "SE(256, reduction=256) here; for that reading write [-1, 1, SE, [256, 256]]; built "
+                             "SE(256, reduction=16)")
     assert type(model).__name__ == "AnchorDetectionModel"
 
 
@@ -160,3 +164,72 @@ def test_fix_keeps_anchors_and_the_yolov5_head(tmp_path):
     assert "depth_multiple: 0.33" in text and "  - [-1, 1, SE, []] # 8" in text
     fixed, notes = build_yaml(load_yaml(tmp_path / "yolov5s_v5fixed.yaml"))
     assert notes == [] and _layers(fixed) == _layers(build_yaml(load_yaml(src))[0])
+
+
+# ------------------------------------------------------------------------------ the first corpus, row by row (issue 28)
+# (yaml, layer) -> (outcome, [(the source's module for c1, built with the arguments its parse_model passes, the words
+# the row's note must hold for it, or None)]). "exact": the first source's module is the one built; "note": each listed
+# source module differs from the one built and the note names it. docs/WILD_YAMLS.md has the table and the sources.
+def _first_corpus():
+    from ultralytics.nn.modules.conv import CBAM as UltralyticsCBAM
+
+    from yolo_attn.reference.official import RefCoordAtt
+    from yolo_attn.reference.peers import AirGAMAttention, AirSEAttention, AirShuffleAttention, LeakyMLPCBAM
+    from yolo_attn.reference.seed import CBAM as SeedCBAM
+    from yolo_attn.reference.seed import EMA as SeedEMA
+    from yolo_attn.reference.seed import SElayer, Simam_module, SRMLayer
+
+    return {
+        # yolov5s-fork.yaml: ultralytics format, tutorial/paper style; each name's code behind a YOLOv8 fork's wiring
+        ("yolov5s-fork.yaml", 5): ("exact", [(lambda c: SeedEMA(c, 256, 32), None)]),  # official EMA, prepend: c2=256
+        ("yolov5s-fork.yaml", 8): ("exact", [(lambda c: RefCoordAtt(c, c, 32), None)]),  # [c1, c2, *args[2:]]
+        ("yolov5s-fork.yaml", 11): ("note", [(lambda c: UltralyticsCBAM(c, 7),
+                                              "ultralytics' own CBAM(c1, kernel_size=7)"),
+                                             (LeakyMLPCBAM, "YOLOAir's, copied widely")]),
+        ("yolov5s-fork.yaml", 21): ("exact", [(lambda c: AirSEAttention(c, 16), None),  # YOLOAir: [c1, *args[1:]]
+                                              (lambda c: AirSEAttention(c, c), "listed in parse_model's Conv group")]),
+        ("yolov5s-fork.yaml", 22): ("note", [(lambda c: AirGAMAttention(c, c), "YOLOAir's GAMAttention multiplies by "
+                                                                               "the channel MLP without a sigmoid")]),
+        ("yolov5s-fork.yaml", 26): ("note", [(lambda c: Simam_module(e_lambda=512), "would read 512 as e_lambda")]),
+        ("yolov5s-fork.yaml", 30): ("exact", [(lambda c: SRMLayer(c, 1024), None)]),  # reduction never read
+        ("yolov5s-fork.yaml", 31): ("exact", [(lambda c: AirShuffleAttention(c, 16, 8), None)]),  # YOLOAir: [c1]
+        # yolov5s_v5fork.yaml: YOLOv5 format; YOLOAir's parse_model, the EMA authors' (EMA in the Conv group)
+        ("yolov5s_v5fork.yaml", 5): ("exact", [(lambda c: SeedEMA(c, c, 32), None)]),  # EMA(c1, c2): c2 unread
+        ("yolov5s_v5fork.yaml", 8): ("note", [(lambda c: SElayer(c, c), "SElayer(channel, reduction=16) listed in "
+                                                                         "parse_model's Conv group")]),
+        ("yolov5s_v5fork.yaml", 11): ("exact", [(lambda c: SRMLayer(c, c), None)]),
+        ("yolov5s_v5fork.yaml", 21): ("note", [(lambda c: Simam_module(c, c), "YOLOAir's parse_model would pass the "
+                                                                              "output channels as e_lambda")]),
+        ("yolov5s_v5fork.yaml", 28): ("note", [(LeakyMLPCBAM, "YOLOAir's, copied widely"),
+                                               (lambda c: SeedCBAM(c, ratio=1, kernel_size=7),
+                                                "listed in parse_model's C3 group")]),
+    }
+
+
+@pytest.mark.parametrize("name", ["yolov5s-fork.yaml", "yolov5s_v5fork.yaml"])
+def test_first_corpus_rows_build_the_source_module_or_name_it(name):
+    from test_wild_corpus_2 import _attention_inputs, _probe, _same_output
+
+    rows = {i: v for (n, i), v in _first_corpus().items() if n == name}
+    model, notes = build_yaml(load_yaml(WILD / name))
+    layers = _attention_inputs(model)
+    assert set(layers) == set(rows)  # every attention row audited
+    by_layer = {n.i: n.text for n in notes}
+    for i, (ours, x) in layers.items():
+        outcome, sources = rows[i]
+        c = x.shape[1]
+        for k, (source, words) in enumerate(sources):
+            ref = source(c)
+            if _params(ref):
+                same = _params(ref) == _params(ours) and _same_output(ours, ref, x)
+            else:
+                same = _params(ours) == 0 and torch.allclose(ours.eval()(_probe(x)), ref.eval()(_probe(x)), atol=1e-6)
+            assert same == (outcome == "exact" and k == 0), f"{name} layer {i} source {k}"
+            if words is not None:
+                assert words in by_layer[i], by_layer[i]
+
+
+def test_our_own_dialect_yamls_build_silently():
+    ours = sorted((ROOT / "tests" / "yamls").glob("*.yaml"))
+    for path in (WILD / "yolov5s-dialect.yaml", WILD / "yolov5s_v5dialect.yaml", *ours):
+        assert build_yaml(load_yaml(path))[1] == [], path.name

@@ -42,6 +42,7 @@ out = {}
 wild, ref = sys.argv[1], sys.argv[2]
 for name in ("yolov5s_v5fork.yaml", "yolov5s_v5dialect.yaml"):
     out[name] = build(f"{wild}/{name}")
+out["yolov5s-frabob-cbam.yaml"] = build(f"{wild}_2/yolov5s-frabob-cbam.yaml")  # CBAM in a fork's C3 group
 out["plain_s"] = params(Model(f"{ref}/yolov5/models/yolov5s.yaml"))
 mods = {"EMA": yolo_attn.EMA(128), "SE": yolo_attn.SE(256), "SRM": yolo_attn.SRM(512), "SimAM": yolo_attn.SimAM(),
         "CBAM": yolo_attn.CBAM(512)}
@@ -91,6 +92,17 @@ def test_yolov5_model_builds_fork_style_and_dialect_yamls(out):
     assert fork["notes"][1].startswith("yolov5s_v5fork.yaml layer 8 [-1, 1, SElayer, [512]]: 512 is the channel count "
                                        "(fork style); SElayer is seed 001's name for SE")
     assert fork["notes"][4].endswith("built CBAM(512, reduction=16, kernel_size=7)")
+
+
+@pytest.mark.parametrize("folder, name", [("yamls_wild", "yolov5s_v5fork.yaml"),
+                                          ("yamls_wild_2", "yolov5s-frabob-cbam.yaml")])
+def test_yolov5_model_gives_the_notes_of_the_ultralytics_path(out, folder, name):
+    """Issue 28 item 5: the same readings, word for word (the Conv-group and C3-group readings among them)."""
+    from yolo_attn.graph.wild import build_yaml, load_yaml
+
+    _, notes = build_yaml(load_yaml(WILD.parent / folder / name))
+    assert out[name]["notes"] == [n.text for n in notes]
+    assert any("listed in parse_model's C3 group" in n for n in out[name]["notes"])
 
 
 def test_yolov5s_own_yamls_with_attention_rows_added(out):

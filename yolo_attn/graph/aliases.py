@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 __all__ = ("PeerArg", "Alias", "ALIASES", "TWO_CHANNEL_NAMES", "alias_of", "OtherReading", "OTHER_READINGS",
            "OTHER_READINGS_AFTER_CHANNELS", "SAME_NAME_PEERS", "ULTRALYTICS_CBAM_READING",
-           "CONV_GROUP_READINGS")
+           "CONV_GROUP_READINGS", "C3_GROUP_READINGS", "PEER_VARIANTS", "variants_text")
 
 _UNSET = object()
 
@@ -189,6 +189,23 @@ SAME_NAME_PEERS: dict[str, str] = {
             "and a biased 7x7 conv) trained another module under this name; yolo_attn builds the paper's CBAM",
 }
 
+# Other code under a peer's name: (who, how it differs from the module built), one line each, said in the note of
+# every row naming that peer (the name tells the row was written for some fork's code). Forks that define their own
+# class under one of *our* names (kendyle2702's SE and GAM, zesong01's CBAM) write rows that are rows of our dialect
+# (`[-1, 1, SE, [16]]`): nothing in them tells the fork's class from ours, and a note on every such row would be on
+# every user's row; docs/WILD_YAMLS.md ("What the yaml cannot tell") lists them instead.
+PEER_VARIANTS: dict[str, tuple[str, ...]] = {
+    "CoordAtt": ("zesong01/visdrone-yolov8-attention's CoordAtt(channels, reduction=32) has bias-free 1x1 convs (the "
+                 "official code, built here, gives conv1, conv_h and conv_w a bias)",),
+}
+
+
+def variants_text(name: str) -> str:
+    """The note's words for the other code under ``name`` (``PEER_VARIANTS``), or ''."""
+    variants = PEER_VARIANTS.get(name) if isinstance(name, str) else None
+    return f"other code under the name {name}: {'; '.join(variants)}" if variants else ""
+
+
 # An ultralytics-format row CBAM [C] (C the channel count): forks that register ultralytics' own CBAM(c1, kernel_size=7)
 # with args = [c1, *args[1:]] (INVINCIBLE2297/ultralytics_attention ultralytics/nn/tasks.py) built that class
 ULTRALYTICS_CBAM_READING = ("a fork that wires ultralytics' own CBAM(c1, kernel_size=7) (ultralytics.nn.modules.conv) "
@@ -201,4 +218,14 @@ ULTRALYTICS_CBAM_READING = ("a fork that wires ultralytics' own CBAM(c1, kernel_
 _CONV_GROUP = ("{sig} listed in parse_model's Conv group (args = [c1, c2, *args[1:]], c2 the width-scaled number) "
                "builds SE({c1}, reduction={c1}) here; for that reading write [{f}, 1, SE, [{c1}, {c1}]]")
 CONV_GROUP_READINGS: dict[str, str] = {name: _CONV_GROUP.replace("{sig}", sig) for name, sig in (
-    ("SE", "SE(c1, r)"), ("SEAttention", "SEAttention(channel, reduction)"))}
+    ("SE", "SE(c1, r)"), ("SEAttention", "SEAttention(channel, reduction)"),
+    ("SElayer", "SElayer(channel, reduction=16)"))}  # the seed's SElayer, as YOLOv5 tutorials list it there
+
+# A YOLOv5-format row CBAM [C] (C the channel count) where the fork lists CBAM in parse_model's C3 group (args = [c1,
+# c2, *args[1:]]; args.insert(2, n); n = 1): its CBAM(c1, c2, ratio=16, kernel_size=7), the paper's code, gets the
+# depth-scaled repeat count as ratio, and is built once (frabob2017/yolov5 models/yolo.py, models/common.py)
+C3_GROUP_READINGS: dict[str, OtherReading] = {
+    "CBAM": OtherReading("CBAM(c1, c2, ratio=16, kernel_size=7) listed in parse_model's C3 group (args.insert(2, n), "
+                         "then n = 1) reads the repeat count {written} (depth-scaled: {n}) as ratio and", "CBAM",
+                         "reduction"),
+}

@@ -18,7 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yolo_attn.graph.aliases import SAME_NAME_PEERS, TWO_CHANNEL_NAMES, alias_of
+from yolo_attn.graph.aliases import SAME_NAME_PEERS, TWO_CHANNEL_NAMES, alias_of, variants_text
 
 __all__ = ("Reading", "Note", "read_row", "written_channels", "row_text", "built_text", "emit", "collect_notes",
            "build_scope")
@@ -123,6 +123,8 @@ def _translate(alias, args: list, reading: Reading) -> None:
     reading.reasons.append(f"{alias.name} is {origin}'s name for {alias.target}")
     if alias.peer_note:
         reading.reasons.append(alias.peer_note)
+    if variants_text(alias.name):
+        reading.reasons.append(variants_text(alias.name))
 
 
 def read_row(name: str, args, c1: int, channel_counts, own: bool = False, yolov5_format: bool = False) -> Reading:
@@ -147,7 +149,8 @@ def read_row(name: str, args, c1: int, channel_counts, own: bool = False, yolov5
             reading.reasons.append(SAME_NAME_PEERS[name])
         if name == "SimAM" and not rest and yolov5_format:  # YOLOAir's parse_model: SimAM(c1, c2)
             reading.reasons.append(f"YOLOAir's parse_model would pass the output channels as e_lambda "
-                                   f"(SimAM(e_lambda={c1})), which its SimAM code takes as the regulariser")
+                                   f"(SimAM(e_lambda={c1})), which its SimAM code takes as the regulariser and "
+                                   f"yolo_attn's SimAM cannot build (0 < e_lambda < 1)")
         elif name == "SimAM" and not rest:  # ultralytics-format forks: the official simam_module(channels, e_lambda)
             reading.reasons.append(f"a parse_model that prepends the channels to the official simam_module(channels="
                                    f"None, e_lambda=1e-4) would read {reading.dropped[0]} as e_lambda, which yolo_attn's "
@@ -165,7 +168,6 @@ def other_reading(name: str, args, reading: Reading, c1: int, fork_file: bool, c
     ``fork_file``: the yaml shows it was written for a fork (anchors, peer names, fork-style channel counts): only
     there is a number that is not a channel count read two ways (a yaml in our dialect means our signature)."""
     from yolo_attn.graph.aliases import OTHER_READINGS, OTHER_READINGS_AFTER_CHANNELS
-    from yolo_attn.registry import ATTENTION_REGISTRY
 
     o = OTHER_READINGS.get(name)
     if name in OTHER_READINGS_AFTER_CHANNELS and reading.dropped and len(args) == len(reading.dropped) + 1:
@@ -174,19 +176,37 @@ def other_reading(name: str, args, reading: Reading, c1: int, fork_file: bool, c
         return None
     if (o.when == "channels") != bool(reading.dropped) or (o.when == "own" and not fork_file):
         return None
-    number = args[0]
-    value = number if o.value is None else o.value
-    cls = ATTENTION_REGISTRY[o.target]
+    return _reading_text(o.sig, o.target, o.param, args[0], args[0] if o.value is None else o.value, c1, counts, f)
+
+
+def _reading_text(sig: str, target: str, param: str, number, value, c1: int, counts, f) -> str:
+    """``sig`` builds ``target(c1, param=value)`` here, and the row to write for it; or why yolo_attn cannot."""
+    from yolo_attn.registry import ATTENTION_REGISTRY
+
+    cls = ATTENTION_REGISTRY[target]
     try:
-        cls(c1, **{o.param: value})
+        cls(c1, **{param: value})
     except (ValueError, TypeError) as e:
         why = str(e).split(". ")[0]
-        return f"{o.sig} reads {number} as {o.param}={value!r}, which yolo_attn cannot build ({why})"
-    own = list(dialect_args(cls, c1, [], {o.param: value}))
+        return f"{sig} reads {number} as {param}={value!r}, which yolo_attn cannot build ({why})"
+    own = list(dialect_args(cls, c1, [], {param: value}))
     if own and _is_int(own[0]) and own[0] in {c1, *counts}:  # would be read as the channel count: channels first
-        own = [c1] * (2 if o.target in TWO_CHANNEL_NAMES else 1) + own
-    return (f"{o.sig} builds {built_text(cls, c1, [], {o.param: value})} here; for that reading write "
-            f"[{f}, 1, {o.target}, {own!r}]")
+        own = [c1] * (2 if target in TWO_CHANNEL_NAMES else 1) + own
+    return (f"{sig} builds {built_text(cls, c1, [], {param: value})} here; for that reading write "
+            f"[{f}, 1, {target}, {own!r}]")
+
+
+def c3_group_reading(name: str, args, reading: Reading, c1: int, n: int, written_n, yolov5_format: bool,
+                     counts=(), f=-1) -> str | None:
+    """The other reading of a YOLOv5-format row ``[f, n, CBAM, [C]]`` (C the channel count) under a fork that lists
+    the class in parse_model's C3 group (``aliases.C3_GROUP_READINGS``): the depth-scaled repeat count ``n`` is the
+    ratio of one module. None where the row has another shape."""
+    from yolo_attn.graph.aliases import C3_GROUP_READINGS
+
+    o = C3_GROUP_READINGS.get(name)
+    if o is None or not yolov5_format or len(reading.dropped) != 1 or len(args) != 1 or not _is_int(n):
+        return None
+    return _reading_text(o.sig.format(written=written_n, n=n), o.target, o.param, n, n, c1, counts, f)
 
 
 # ------------------------------------------------------------------------------------------------------------ notes

@@ -362,7 +362,8 @@ def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None
     """Build ``cls`` for yaml row ``site.i``: infer the input channels, read the fork convention and peer names
     (:func:`yolo_attn.graph.dialect.read_row`), check the arguments, note what was built."""
     from yolo_attn.graph.aliases import CONV_GROUP_READINGS, ULTRALYTICS_CBAM_READING
-    from yolo_attn.graph.dialect import built_text, dialect_args, emit, other_reading, read_row, row_text
+    from yolo_attn.graph.dialect import (built_text, c3_group_reading, dialect_args, emit, other_reading, read_row,
+                                         row_text)
 
     name = site.row_name() if isinstance(site.row_name(), str) else cls.__name__
     where = f"{site.yaml_file}: layer {site.i} {row_text(site.f, site.written_n(), name, args)}"
@@ -395,6 +396,10 @@ def build_from_row(cls, plain_init, self, site: BuildSite, args, kwargs) -> None
     other = other_reading(name, args, reading, c1, site.fork_file(), [c for c in counts if c], site.f)
     if other:
         reading.reasons.append(other)
+    c3 = c3_group_reading(name, args, reading, c1, site.n, site.written_n(), "anchors" in (site.d or {}),
+                          [c for c in counts if c], site.f)
+    if c3:  # a fork's C3 group: the repeat count is CBAM's ratio
+        reading.reasons.append(c3)
     if name == "CBAM" and reading.dropped and not args[len(reading.dropped):] and "anchors" not in (site.d or {}):
         reading.reasons.append(ULTRALYTICS_CBAM_READING.format(c1=c1, f=site.f))
     if (name in CONV_GROUP_READINGS and reading.dropped and not args[len(reading.dropped):]
