@@ -118,3 +118,22 @@ def test_a_training_run_records_ultralytics_per_class_ap(tmp_path):
     out = validate(str(run / "weights" / "best.pt"), project=str(tmp_path / "val"), name="v", plots=False, batch=8)
     assert json.loads((tmp_path / "val" / "v" / "metrics.json").read_text())["per_class"] == out["per_class"]
     assert set(out["per_class"]) == set(recorded)
+
+
+def test_per_class_is_written_before_the_final_validations_reports(tmp_path):
+    """In a Tune search the final validation's Ray Tune report can be where the scheduler stops the trial, and nothing
+    after that report runs: per_class.json is written by the first on_fit_epoch_end callback, only during the final
+    validation (``_in_final_eval``), not after each epoch."""
+    from yolo_attn.data.embedded import embedded_dataset
+    from yolo_attn.engine.trainers import AttnDetectionTrainer, _per_class_at_final_eval
+
+    t = AttnDetectionTrainer(overrides={"model": "yolov5n.yaml", "data": str(embedded_dataset("shapes")), "epochs": 1,
+                                        "imgsz": 64, "device": "cpu", "project": str(tmp_path), "name": "t"})
+    assert t.callbacks["on_fit_epoch_end"][0] is _per_class_at_final_eval
+    written = []
+    t._write_per_class = lambda: written.append(True)
+    _per_class_at_final_eval(t)  # an ordinary epoch's end: nothing
+    assert written == []
+    t._in_final_eval = True
+    _per_class_at_final_eval(t)
+    assert written == [True]

@@ -57,6 +57,9 @@ def test_asha_stops_a_config_that_cannot_learn_and_confirmation_runs_the_survivo
     loss = {c.name: float(next(csv.DictReader((Path(c.run_dir) / "results.csv").open()))["val/cls_loss"])
             for c in (learner, frozen)}
     assert loss[learner.name] < loss[frozen.name]  # why it was stopped: worse at the first rung
+    # the completed trial finished its final validation under the scheduler: per_class.json too (it was lost when
+    # that validation's Tune report reached max_t and the trial was stopped there)
+    assert (Path(learner.run_dir) / "per_class.json").is_file()
     chosen = top_k(records, 1)
     assert [r["trial"] for r in chosen] == [learner.name]
     conf = confirm_cells("yolov5n.yaml", chosen, {c.name: c for c in (learner, frozen)}, [0, 1], grid / "confirm",

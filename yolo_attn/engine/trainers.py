@@ -83,6 +83,11 @@ class TransferMixin:
                         "unchanged (YOLO_ATTN_BN_RECALIBRATE=0 turns this off)")
 
 
+def _per_class_at_final_eval(trainer) -> None:
+    if getattr(trainer, "_in_final_eval", False):
+        trainer._write_per_class()
+
+
 class _AttnTrainerMixin:
     """Shared by the task trainers: local fonts offline, ``workers`` honoured on CPU when asked for explicitly, and
     every core used on the CPU with workers 0 (``yolo_attn.plugin.threads``).
@@ -96,10 +101,21 @@ class _AttnTrainerMixin:
         honour_cpu_workers(self, (overrides or {}).get("workers"))
         use_all_cores(self)  # CPU with workers 0: ultralytics' cpu_count - 1 threads would leave a core idle
         drop_raytune_outside_trials(self.callbacks)
+        # first of the final validation's on_fit_epoch_end callbacks: in a Tune search, ultralytics' Ray Tune report
+        # there can be the one at which the scheduler stops the trial, and nothing after it runs
+        self.callbacks["on_fit_epoch_end"].insert(0, _per_class_at_final_eval)
 
     def final_eval(self):
-        """ultralytics' final validation of ``best.pt``, then its per-class AP into ``per_class.json`` (rank 0 only)."""
-        super().final_eval()
+        """ultralytics' final validation of ``best.pt``, its per-class AP into ``per_class.json`` (rank 0 only)
+        from the first callback after that validation (``_per_class_at_final_eval``), and once more here."""
+        self._in_final_eval = True
+        try:
+            super().final_eval()
+        finally:
+            self._in_final_eval = False
+        self._write_per_class()
+
+    def _write_per_class(self):
         metrics = getattr(getattr(self, "validator", None), "metrics", None)
         if RANK in {-1, 0} and self.best.exists() and getattr(metrics, "box", None) is not None:
             from yolo_attn.eval.per_class import write_per_class

@@ -65,8 +65,9 @@ class EpochBudget:
 def _scheduler(epochs: int, grace: int, reduction: float, metric: str = METRIC):
     from ray.tune.schedulers import ASHAScheduler
 
-    # max_t one past the last epoch: the final epoch's report must not stop the trial before ultralytics finalises it
-    return ASHAScheduler(time_attr="epoch", metric=metric, mode=metric_mode(metric), max_t=epochs + 1,
+    # ultralytics' final validation reports once more, as epoch epochs + 1: max_t two past the last epoch, so the
+    # scheduler never stops a trial at that report (trainers.py also writes per_class.json before it)
+    return ASHAScheduler(time_attr="epoch", metric=metric, mode=metric_mode(metric), max_t=epochs + 2,
                          grace_period=grace, reduction_factor=reduction)
 
 
