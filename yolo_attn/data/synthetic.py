@@ -140,7 +140,7 @@ def write_set(root: Path, yaml_file: Path, spec: dict, names, sample, stream, ti
 
     root.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root.parent / f".{root.name}.lock")):
-        if yaml_file.is_file() and (yaml.safe_load(yaml_file.read_text()) or {}).get("generator") == spec:
+        if _complete(root, yaml_file, spec):  # every file, not only the yaml: an incomplete set is written again
             return yaml_file
         return _write_set(root, yaml_file, spec, names, sample, stream, title)
 
