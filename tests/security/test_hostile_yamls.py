@@ -98,6 +98,9 @@ HOSTILE = [
     ("empty", None, None, ["empty", "backbone", "head"]),
     ("no-head", BASE, lambda d, m: {k: v for k, v in d.items() if k != "head"}, ["head: is missing"]),
     ("nc-huge", BASE, _top(nc=10 ** 10), ["nc 10000000000", "1 to 100000"]),
+    # a channel count that would allocate terabytes of weights before anything else could refuse it
+    ("channels-huge", BASE, _row(1, [-1, 1, "Conv", [100000000, 3, 2]]), ["argument 100000000", "at most 16,384"]),
+    ("channels-huge-v5", V5, _row(1, [-1, 1, "Conv", [10 ** 9, 3, 2]]), ["argument 1000000000", "at most 16,384"]),
     ("nc-text", BASE, _top(nc="80; import os"), ["nc 80; import os", "out of range"]),
     ("anchors-0", V5, _top(anchors=0), ["anchors 0", "1 to 20"]),
     ("anchors-neg", V5, _top(anchors=-3), ["anchors -3", "1 to 20"]),

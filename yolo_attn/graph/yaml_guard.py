@@ -12,7 +12,8 @@ that the file can only name layers and give literals:
 - a string argument is a Python literal, a plain word, or a name the builder defines for yamls (``nc``,
   ``anchors``); YOLOv5's ``eval`` of it is made a plain lookup (:func:`yolov5_string_arg`);
 - sizes are bounded: at most ``MAX_ROWS`` rows, repeats ``n`` in 1..``MAX_REPEATS``, anchors 1..``MAX_ANCHORS`` per
-  level with positive finite sizes, ``nc`` 1..``MAX_CLASSES``, short string arguments.
+  level with positive finite sizes, ``nc`` 1..``MAX_CLASSES``, whole-number arguments up to ``MAX_INT_ARG``, short
+  string arguments.
 
 Every failure is a :class:`~yolo_attn.errors.UsageError` naming the file, the layer or key, and the valid form.
 """
@@ -27,7 +28,7 @@ import torch.nn as nn
 
 from yolo_attn.errors import UsageError
 
-__all__ = ("MAX_ROWS", "MAX_REPEATS", "MAX_ANCHORS", "MAX_CLASSES", "MAX_ARG_CHARS", "MISSING", "check_layout",
+__all__ = ("MAX_ROWS", "MAX_REPEATS", "MAX_INT_ARG", "MAX_ANCHORS", "MAX_CLASSES", "MAX_ARG_CHARS", "MISSING", "check_layout",
            "check_model_dict", "layer_class", "parse_activation", "check_anchors", "check_string_arg", "yolov5_string_arg", "ACTIVATIONS")
 
 MAX_ROWS = 1000  # the largest shipped or ultralytics yaml has ~40 rows; 10,000 rows is a MemoryError
@@ -35,6 +36,8 @@ MAX_REPEATS = 100  # a row's n before depth_multiple; real yamls use 1-9 (30,000
 MAX_ANCHORS = 20  # anchors per level (YOLOv5 uses 3); the head's width is anchors x (nc + 5)
 MAX_CLASSES = 100_000  # nc: ImageNet-21k has 21,841 classes; nc: 10**10 would size the head's convolutions by it
 MAX_ARG_CHARS = 200  # a string argument or activation: longer text is no layer argument
+MAX_INT_ARG = 16_384  # a whole-number layer argument (channels, kernel, stride ...): published yamls stop at 2048;
+# Conv, [100000000, 3] would allocate its weights (terabytes) before anything else could refuse it
 MAX_LITERAL = 10 ** 6  # the largest number an activation's argument may be (nn.PReLU(num_parameters) allocates it)
 MISSING = object()
 
@@ -227,6 +230,9 @@ def check_model_dict(d: dict, lookup, whole_models: tuple = (), string_arg=None)
         if not isinstance(args, list):
             raise UsageError(f"{where}: args {args!r} is not a list; {_ROW_FORM}, e.g. [] for no arguments")
         for j, a in enumerate(args):
+            if isinstance(a, int) and not isinstance(a, bool) and not abs(a) <= MAX_INT_ARG:
+                raise UsageError(f"{where}: argument {a!r} is out of range; layer arguments (channels, kernel sizes, "
+                                 f"strides) are at most {MAX_INT_ARG:,}")
             if isinstance(a, str) and string_arg is None:
                 check_string_arg(a, where)
             elif isinstance(a, str):
