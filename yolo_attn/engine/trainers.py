@@ -107,13 +107,12 @@ class _AttnTrainerMixin:
 
     def final_eval(self):
         """ultralytics' final validation of ``best.pt``, its per-class AP into ``per_class.json`` (rank 0 only)
-        from the first callback after that validation (``_per_class_at_final_eval``), and once more here."""
+        from the first callback after that validation (``_per_class_at_final_eval``)."""
         self._in_final_eval = True
         try:
             super().final_eval()
         finally:
             self._in_final_eval = False
-        self._write_per_class()
 
     def _write_per_class(self):
         metrics = getattr(getattr(self, "validator", None), "metrics", None)

@@ -94,7 +94,8 @@ def _reused(grid_dir: Path, confirm: list[Cell]) -> list[str]:
 
 def _budget(records, confirm: list[Cell], n_points: int, epochs: int, seeds: int, reused=()) -> dict:
     search = sum(r["epochs"] for r in records)
-    conf = sum(best_metrics(c.run_dir).get("epochs", 0) for c in confirm if c.name not in set(reused))
+    skip = set(reused)
+    conf = sum(best_metrics(c.run_dir).get("epochs", 0) for c in confirm if c.name not in skip)
     full = (n_points + 1) * epochs * seeds
     return {"search_epochs": search, "confirm_epochs": conf, "total_epochs": search + conf, "full_grid_epochs": full,
             "fraction": (search + conf) / full if full else None, "reused": list(reused)}
